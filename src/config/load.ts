@@ -1,0 +1,176 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { Value } from 'typebox/value';
+import { ConfigSchema, EndpointSchema, JobSchema, LaneSchema, type CarelaneConfig } from './schema.ts';
+import type { TSchema } from 'typebox';
+
+export interface LoadedConfig {
+  config: CarelaneConfig;
+  /** where the config came from: a file path, or 'demo profile' when there is none */
+  origin: string;
+}
+
+/** Every problem found in one pass, so a user fixes the file once rather than once per error. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(origin: string, problems: string[]) {
+    super(`invalid configuration in ${origin}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** The process environment, read only here: inside, code receives the typed config. */
+export interface ConfigEnvironment {
+  [name: string]: string | undefined;
+}
+
+const SECRET_KEY = /(password|secret|token|apikey|api_key|credentials|privatekey)$/i;
+const REFERENCE = /\$\{(env|file):([^}]+)\}/g;
+const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:[^/@]+@/i;
+
+export function resolveConfigPath(explicit: string | undefined, env: ConfigEnvironment): string | undefined {
+  return explicit ?? env.CARELANE_CONFIG ?? (existsSync('carelane.yaml') ? 'carelane.yaml' : undefined);
+}
+
+export function loadConfig(explicitPath: string | undefined, env: ConfigEnvironment): LoadedConfig {
+  const file = resolveConfigPath(explicitPath, env);
+  if (!file) return { config: finish({ profile: 'demo' }, 'demo profile', env, process.cwd()), origin: 'demo profile' };
+  if (!existsSync(file)) throw new ConfigError(file, [`file not found: ${file}`]);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8')) ?? {};
+  } catch (error) {
+    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+    throw new ConfigError(file, [`not valid YAML${where}: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  return { config: finish(raw, file, env, path.dirname(path.resolve(file))), origin: file };
+}
+
+/** Parses a config from YAML text (used by tests and `config check --stdin`). */
+export function parseConfigText(text: string, env: ConfigEnvironment, baseDir = process.cwd()): CarelaneConfig {
+  return finish(parseYaml(text) ?? {}, 'inline config', env, baseDir);
+}
+
+function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: string): CarelaneConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(origin, ['top level: expected a mapping of keys (server, engine, endpoints, ...)']);
+  }
+  const problems: string[] = [];
+  const resolved = resolveSecrets(raw, [], env, baseDir, problems) as Record<string, unknown>;
+  applyEnvironmentOverrides(resolved, env);
+  const withDefaults = Value.Default(ConfigSchema, resolved) as Record<string, unknown>;
+  // Value.Default does not descend into records (lanes, endpoints, jobs): fill each entry itself.
+  fillRecordDefaults(withDefaults, ['engine', 'lanes'], LaneSchema);
+  fillRecordDefaults(withDefaults, ['endpoints'], EndpointSchema);
+  fillRecordDefaults(withDefaults, ['scheduler', 'jobs'], JobSchema);
+  for (const error of Value.Errors(ConfigSchema, withDefaults)) {
+    const message = describeSchemaError(error);
+    if (message && !problems.includes(message)) problems.push(message);
+  }
+  if (problems.length === 0) problems.push(...crossReferenceProblems(withDefaults as CarelaneConfig));
+  if (problems.length > 0) throw new ConfigError(origin, problems);
+  return withDefaults as CarelaneConfig;
+}
+
+/** Checks that need the whole file: names used in one section must be defined in another. */
+function crossReferenceProblems(config: CarelaneConfig): string[] {
+  const lanes = Object.keys(config.engine.lanes);
+  const problems: string[] = [];
+  if (lanes.length === 0) problems.push('engine.lanes: at least one lane is required');
+  config.routes.forEach((route, index) => {
+    if (!lanes.includes(route.lane)) problems.push(`routes.${index}.lane: lane "${route.lane}" is not defined in engine.lanes (defined: ${lanes.join(', ')})`);
+  });
+  return problems;
+}
+
+function fillRecordDefaults(config: Record<string, unknown>, at: string[], schema: TSchema): void {
+  let record: unknown = config;
+  for (const key of at) record = typeof record === 'object' && record !== null ? (record as Record<string, unknown>)[key] : undefined;
+  if (typeof record !== 'object' || record === null) return;
+  const entries = record as Record<string, unknown>;
+  for (const [name, entry] of Object.entries(entries)) {
+    if (typeof entry === 'object' && entry !== null) entries[name] = Value.Default(schema, entry);
+  }
+}
+
+function applyEnvironmentOverrides(config: Record<string, unknown>, env: ConfigEnvironment): void {
+  const section = (name: string): Record<string, unknown> => {
+    const existing = config[name];
+    if (typeof existing === 'object' && existing !== null) return existing as Record<string, unknown>;
+    const created: Record<string, unknown> = {};
+    config[name] = created;
+    return created;
+  };
+  if (env.DATABASE_URL) section('database').url = env.DATABASE_URL;
+  if (env.PORT) section('server').port = Number(env.PORT);
+  if (env.HOST) section('server').host = env.HOST;
+  if (env.MLLP_PORT) section('mllp').port = Number(env.MLLP_PORT);
+  if (env.CARELANE_ADMIN_TOKEN) section('auth').adminToken = env.CARELANE_ADMIN_TOKEN;
+  if (env.CARELANE_NODE_ID) section('engine').nodeId = env.CARELANE_NODE_ID;
+  if (env.LOG_LEVEL) section('logging').level = env.LOG_LEVEL;
+}
+
+function resolveSecrets(value: unknown, keyPath: string[], env: ConfigEnvironment, baseDir: string, problems: string[]): unknown {
+  if (Array.isArray(value)) return value.map((item, index) => resolveSecrets(item, [...keyPath, String(index)], env, baseDir, problems));
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) out[key] = resolveSecrets(child, [...keyPath, key], env, baseDir, problems);
+    return out;
+  }
+  if (typeof value !== 'string') return value;
+  const key = keyPath.join('.');
+  const last = keyPath.at(-1) ?? '';
+  const hasReference = value.match(REFERENCE) !== null;
+  if (SECRET_KEY.test(last) && !hasReference) {
+    problems.push(`${key}: secrets must be given as \${env:NAME} or \${file:PATH}, not written in the file`);
+    return value;
+  }
+  if (URL_WITH_PASSWORD.test(value) && !hasReference) {
+    problems.push(`${key}: this URL contains a password; put the whole URL in \${env:NAME} or \${file:PATH}`);
+    return value;
+  }
+  return value.replace(REFERENCE, (_match, kind: string, name: string) => {
+    if (kind === 'env') {
+      const found = env[name];
+      if (found === undefined) problems.push(`${key}: environment variable ${name} is not set`);
+      return found ?? '';
+    }
+    const file = path.resolve(baseDir, name);
+    try {
+      return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      problems.push(`${key}: secret file ${file} cannot be read`);
+      return '';
+    }
+  });
+}
+
+interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message: string;
+}
+
+function describeSchemaError(error: SchemaError): string | undefined {
+  const at = error.instancePath.split('/').filter(Boolean).join('.');
+  const prefix = at || 'top level';
+  switch (error.keyword) {
+    case 'required': {
+      const missing = (error.params.requiredProperties as string[] | undefined) ?? [];
+      return missing.map((name) => `${at ? `${at}.` : ''}${name}: required key is missing`).join('; ');
+    }
+    case 'additionalProperties':
+      return undefined; // reported by the 'boolean' error on the offending key itself
+    case 'boolean':
+      return `${prefix}: unknown key (check the spelling against docs/configuration.md)`;
+    case 'anyOf':
+      return undefined; // the union's branch errors say more
+    case 'enum':
+      return `${prefix}: expected one of ${((error.params.allowedValues as unknown[] | undefined) ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${prefix}: ${error.message}`;
+  }
+}

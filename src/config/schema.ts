@@ -1,0 +1,146 @@
+import { Type, type Static } from 'typebox';
+
+// The whole of carelane.yaml. Defaults live here so `config check`, the docs and the running engine agree.
+// Secrets are never literal values: see SECRET_KEYS in load.ts.
+
+const Strict = { additionalProperties: false } as const;
+
+export const LaneSchema = Type.Object(
+  {
+    concurrency: Type.Integer({ minimum: 1, maximum: 512, default: 4, description: 'deliveries run at once on this lane, per process' }),
+    priority: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'higher lanes are claimed first on every wake-up' }),
+    claimBatch: Type.Integer({ minimum: 1, maximum: 500, default: 20, description: 'deliveries claimed per round trip' }),
+    maxBacklog: Type.Integer({ minimum: 0, default: 0, description: 'pending deliveries above which new inbound for this lane is refused (0 = no limit)' }),
+  },
+  Strict,
+);
+
+export const RetrySchema = Type.Object(
+  {
+    maxAttempts: Type.Integer({ minimum: 1, default: 8 }),
+    baseDelayMs: Type.Integer({ minimum: 1, default: 1000 }),
+    maxDelayMs: Type.Integer({ minimum: 1, default: 300_000 }),
+    maxAgeMs: Type.Integer({ minimum: 1, default: 86_400_000, description: 'after this long since creation a failing delivery becomes an exception' }),
+  },
+  Strict,
+);
+
+export const CircuitSchema = Type.Object(
+  {
+    failureThreshold: Type.Integer({ minimum: 1, default: 5, description: 'consecutive peer-unavailable failures that open the circuit' }),
+    openMs: Type.Integer({ minimum: 10, default: 30_000, description: 'first wait before a probe; doubles on each failed probe' }),
+    maxOpenMs: Type.Integer({ minimum: 10, default: 600_000 }),
+    drainRatePerSecond: Type.Number({ exclusiveMinimum: 0, default: 20, description: 'deliveries/s per process while the endpoint recovers' }),
+    drainWindowMs: Type.Integer({ minimum: 0, default: 60_000, description: 'how long after recovery the drain rate applies' }),
+  },
+  Strict,
+);
+
+export const EndpointSchema = Type.Object(
+  {
+    url: Type.Optional(Type.String({ minLength: 1 })),
+    timeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    retry: Type.Optional(Type.Partial(RetrySchema)),
+    circuit: Type.Optional(Type.Partial(CircuitSchema)),
+  },
+  Strict,
+);
+
+export const RouteSchema = Type.Object(
+  {
+    source: Type.Optional(Type.String({ description: 'source name, or a prefix ending in *' })),
+    type: Type.Optional(Type.String({ description: 'message type such as ADT^A01, or a prefix ending in *' })),
+    lane: Type.String({ minLength: 1 }),
+    flow: Type.String({ minLength: 1 }),
+  },
+  Strict,
+);
+
+export const JobSchema = Type.Object(
+  {
+    cron: Type.String({ minLength: 1, description: 'cron pattern, seconds field optional' }),
+    enabled: Type.Boolean({ default: true }),
+  },
+  Strict,
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    profile: Type.Enum(['demo', 'production'], { default: 'production' }),
+    server: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+      },
+      { ...Strict, default: {} },
+    ),
+    mllp: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 2575 }),
+        source: Type.String({ default: 'mllp', description: 'source name recorded on messages from this listener' }),
+        maxMessageBytes: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
+        idleTimeoutMs: Type.Integer({ minimum: 1000, default: 300_000 }),
+      },
+      { ...Strict, default: {} },
+    ),
+    database: Type.Object(
+      {
+        url: Type.Optional(Type.String({ description: 'postgres:// URL; DATABASE_URL overrides; absent = embedded PostgreSQL' })),
+        dataDir: Type.String({ default: 'var/postgres', description: 'embedded PostgreSQL data directory' }),
+        poolSize: Type.Integer({ minimum: 0, default: 0, description: '0 = sized from the lanes' }),
+      },
+      { ...Strict, default: {} },
+    ),
+    engine: Type.Object(
+      {
+        nodeId: Type.Optional(Type.String({ minLength: 1 })),
+        leaseMs: Type.Integer({ minimum: 1000, default: 30_000 }),
+        pollIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'fallback poll when no NOTIFY arrives' }),
+        reaperIntervalMs: Type.Integer({ minimum: 100, default: 5000 }),
+        lanes: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), LaneSchema, {
+          default: {
+            critical: { concurrency: 8, priority: 90, claimBatch: 10, maxBacklog: 0 },
+            standard: { concurrency: 8, priority: 50, claimBatch: 20, maxBacklog: 0 },
+            bulk: { concurrency: 4, priority: 10, claimBatch: 50, maxBacklog: 0 },
+          },
+        }),
+        retry: Type.Object(RetrySchema.properties, { ...Strict, default: {} }),
+        circuit: Type.Object(CircuitSchema.properties, { ...Strict, default: {} }),
+        replayRatePerSecond: Type.Number({ exclusiveMinimum: 0, default: 50 }),
+        doneRetentionDays: Type.Integer({ minimum: 1, default: 30, description: 'completed deliveries older than this are purged by housekeeping' }),
+      },
+      { ...Strict, default: {} },
+    ),
+    endpoints: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_.-]*$' }), EndpointSchema, { default: {} }),
+    routes: Type.Array(RouteSchema, { default: [{ lane: 'standard', flow: 'noop' }] }),
+    scheduler: Type.Object(
+      {
+        jobs: Type.Record(Type.String(), JobSchema, { default: { housekeeping: { cron: '17 * * * *', enabled: true } } }),
+      },
+      { ...Strict, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        adminToken: Type.Optional(Type.String({ description: 'secret reference seeding the admin API token' })),
+      },
+      { ...Strict, default: {} },
+    ),
+    logging: Type.Object(
+      {
+        level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+      },
+      { ...Strict, default: {} },
+    ),
+  },
+  Strict,
+);
+
+export type CarelaneConfig = Static<typeof ConfigSchema>;
+export type LaneConfig = Static<typeof LaneSchema>;
+export type RetryConfig = Static<typeof RetrySchema>;
+export type CircuitConfig = Static<typeof CircuitSchema>;
+export type EndpointConfig = Static<typeof EndpointSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;

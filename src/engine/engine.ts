@@ -1,0 +1,373 @@
+import pg from 'pg';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { CarelaneConfig, LaneConfig } from '../config/index.ts';
+import { CarelaneError, classify, describeLocation, permanentError } from '../contracts/errors.ts';
+import { inTransaction } from '../store/database.ts';
+import {
+  DELIVERY_CHANNEL,
+  claimDeliveries,
+  claimProbe,
+  closeIdleEndpoint,
+  enqueueDeliveries,
+  extendLeases,
+  markDone,
+  moveToException,
+  reapExpiredLeases,
+  recordEndpointFailure,
+  recordEndpointSuccess,
+  recordStage,
+  reschedule,
+  settleMessage,
+  takeDueProbes,
+  type ClaimedDelivery,
+} from '../store/queue.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { HandlerRegistry, HandlerResult } from './handlers.ts';
+import { decideRetry, policyFor } from './retry-policy.ts';
+import { DrainLimiter } from './drain-limiter.ts';
+import { CompletionBatcher } from './completion-batcher.ts';
+
+export interface EngineOptions {
+  config: CarelaneConfig;
+  pool: pg.Pool;
+  /** a dedicated connection string for LISTEN (a pooled client can't hold a LISTEN) */
+  databaseUrl: string;
+  registry: HandlerRegistry;
+  log: Logger;
+  metrics?: Metrics;
+  /** lanes to run workers for; default all configured lanes */
+  lanes?: string[];
+}
+
+class LeaseLostError extends Error {}
+
+export function defaultNodeId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Runs deliveries: one worker loop per lane, each with its own concurrency, so a flood on one lane never
+ * takes the slots of another. Work is claimed from PostgreSQL, so any number of engines can share a database.
+ */
+export class Engine {
+  readonly nodeId: string;
+  private readonly options: EngineOptions;
+  private readonly lanes: LaneWorker[];
+  private readonly running = new Map<number, AbortController>();
+  private readonly drain = new DrainLimiter();
+  private readonly batcher: CompletionBatcher;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private listener: pg.Client | undefined;
+  private stopped = true;
+  private readonly log: Logger;
+
+  constructor(options: EngineOptions) {
+    this.options = options;
+    this.nodeId = options.config.engine.nodeId ?? defaultNodeId();
+    this.log = options.log.child({ node: this.nodeId });
+    this.batcher = new CompletionBatcher(options.pool, this.nodeId);
+    const names = options.lanes ?? Object.keys(options.config.engine.lanes);
+    this.lanes = names
+      .map((name) => {
+        const lane = options.config.engine.lanes[name];
+        if (!lane) throw new Error(`lane "${name}" is not configured`);
+        return new LaneWorker(name, lane, this);
+      })
+      .sort((a, b) => b.settings.priority - a.settings.priority);
+  }
+
+  get isRunning(): boolean {
+    return !this.stopped;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.listen();
+    const { engine } = this.options.config;
+    this.every(engine.pollIntervalMs, () => this.wakeAll());
+    this.every(Math.max(500, Math.floor(engine.leaseMs / 3)), () => this.heartbeat());
+    this.every(engine.reaperIntervalMs, () => this.reap());
+    this.every(Math.min(1000, engine.pollIntervalMs), () => this.probeRecoveredEndpoints());
+    this.wakeAll();
+    this.log.info({ lanes: this.lanes.map((l) => l.name) }, 'engine started');
+  }
+
+  /** Stops claiming, lets running deliveries finish for up to `graceMs`, then aborts the rest. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight() > 0 && Date.now() < deadline) await sleep(20);
+    for (const controller of this.running.values()) controller.abort(new Error('engine stopping'));
+    while (this.inFlight() > 0 && Date.now() < deadline + 2000) await sleep(20);
+    await this.listener?.end().catch(() => {});
+    this.listener = undefined;
+    this.log.info('engine stopped');
+  }
+
+  inFlight(): number {
+    return this.running.size;
+  }
+
+  wakeAll(): void {
+    for (const lane of this.lanes) lane.wake();
+  }
+
+  wakeLane(name: string): void {
+    this.lanes.find((l) => l.name === name)?.wake();
+  }
+
+  /** Called by a lane worker for each delivery it claimed. Never throws. */
+  async execute(delivery: ClaimedDelivery): Promise<void> {
+    const { config, registry, pool, metrics } = this.options;
+    const policy = policyFor(config, delivery.endpoint);
+    const log = this.log.child({ correlationId: delivery.correlationId, deliveryId: delivery.id, action: delivery.action });
+    const controller = new AbortController();
+    this.running.set(delivery.id, controller);
+    const started = performance.now();
+    try {
+      const wait = this.drain.take(delivery.endpoint, delivery.endpointClosedAt, policy.circuit.drainRatePerSecond, policy.circuit.drainWindowMs);
+      if (wait > 0) {
+        // Not an attempt: the endpoint is draining its backlog at the configured rate.
+        await reschedule(pool, delivery.id, this.nodeId, new Date(Date.now() + wait), undefined, true);
+        return;
+      }
+      const handler = registry.get(delivery.action);
+      if (!handler) throw permanentError(`no handler is registered for action "${delivery.action}"`, { code: 'no_handler' });
+      const context = { pool, log, signal: controller.signal };
+      const attempt = async (): Promise<HandlerResult> => {
+        if (delivery.needsLookup && handler.lookup && (await handler.lookup(delivery, context)) === 'applied') {
+          return { stages: [{ stage: `${delivery.action}: found already applied at the peer; not sent again` }] };
+        }
+        return (await handler.run(delivery, context)) ?? {};
+      };
+      const result = await withDeadline(attempt(), controller, policy.timeoutMs, delivery);
+      metrics?.attemptDuration.observe({ lane: delivery.lane, endpoint: delivery.endpoint }, (performance.now() - started) / 1000);
+      await this.complete(delivery, result);
+      metrics?.deliveriesProcessed.inc({ lane: delivery.lane, action: delivery.action, endpoint: delivery.endpoint });
+      metrics?.deliveryLatency.observe({ lane: delivery.lane, endpoint: delivery.endpoint }, (Date.now() - delivery.createdAt.getTime()) / 1000);
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        log.warn('lease lost before completion: another node has taken this delivery over');
+      } else {
+        await this.fail(delivery, classify(error), log).catch((failError: unknown) =>
+          // The database is unreachable: the lease will expire and the delivery will be taken over.
+          log.error({ err: failError }, 'could not record a delivery failure'),
+        );
+      }
+    } finally {
+      this.running.delete(delivery.id);
+    }
+  }
+
+  private async complete(delivery: ClaimedDelivery, result: HandlerResult): Promise<void> {
+    const { pool } = this.options;
+    const simple = !result.next?.length && !result.stages?.length && !result.inTransaction && delivery.messageId === null && delivery.endpointFailures === 0;
+    if (simple) {
+      if (!(await this.batcher.complete(delivery.id))) throw new LeaseLostError();
+      return;
+    }
+    await inTransaction(pool, async (tx) => {
+      if (!(await markDone(tx, delivery.id, this.nodeId))) throw new LeaseLostError();
+      if (result.next?.length) await enqueueDeliveries(tx, result.next);
+      if (result.inTransaction) await result.inTransaction(tx);
+      if (delivery.messageId !== null) {
+        for (const stage of result.stages ?? []) await recordStage(tx, delivery.messageId, stage.stage, stage.outcome ?? 'ok', stage.detail);
+        await settleMessage(tx, delivery.messageId);
+      }
+      if (delivery.endpointFailures > 0) await recordEndpointSuccess(tx, delivery.endpoint);
+    });
+  }
+
+  private async fail(delivery: ClaimedDelivery, error: CarelaneError, log: Logger): Promise<void> {
+    const { config, pool, metrics } = this.options;
+    const policy = policyFor(config, delivery.endpoint);
+    const where = describeLocation(error.where);
+    const lastError = `${error.code}: ${error.message}${where ? ` (${where})` : ''}`;
+    metrics?.deliveriesFailed.inc({ lane: delivery.lane, endpoint: delivery.endpoint, class: error.failureClass });
+    const outcome = await inTransaction(pool, async (tx) => {
+      const failure = { message: lastError, failureClass: error.failureClass, needsLookup: error.failureClass === 'ambiguous' };
+      if (error.retryable) {
+        if (error.peerUnavailable) {
+          const circuit = await recordEndpointFailure(tx, delivery.endpoint, lastError, policy.circuit);
+          if (circuit.state !== 'closed') {
+            // The peer is down: wait for the circuit without counting this attempt against the delivery.
+            if (!(await reschedule(tx, delivery.id, this.nodeId, new Date(), failure, true))) throw new LeaseLostError();
+            return { kind: 'circuit_open' as const, retryAt: circuit.retryAt };
+          }
+        }
+        const decision = decideRetry(delivery.attempts, delivery.createdAt, new Date(), policy.retry, error.retryAfterMs);
+        if (decision.kind === 'retry') {
+          if (!(await reschedule(tx, delivery.id, this.nodeId, new Date(Date.now() + decision.delayMs), failure, false))) throw new LeaseLostError();
+          if (delivery.messageId !== null) await recordStage(tx, delivery.messageId, `${delivery.action}: attempt ${delivery.attempts} failed, retrying`, 'error', { class: error.failureClass, error: lastError, retryInMs: decision.delayMs });
+          return { kind: 'retry' as const, delayMs: decision.delayMs };
+        }
+        return this.park(tx, delivery, error, 'delivery_failed', decision.reason, lastError);
+      }
+      const type = error.exceptionType ?? 'delivery_failed';
+      return this.park(tx, delivery, error, type, error.message, lastError);
+    });
+    if (outcome.kind === 'exception') {
+      metrics?.exceptionsOpened.inc({ type: outcome.type });
+      log.warn({ exceptionId: outcome.exceptionId, type: outcome.type, class: error.failureClass, code: error.code }, 'delivery moved to exceptions');
+    } else {
+      log.info({ outcome: outcome.kind, class: error.failureClass, code: error.code }, 'delivery attempt failed');
+    }
+  }
+
+  private async park(tx: pg.PoolClient, delivery: ClaimedDelivery, error: CarelaneError, type: string, reason: string, lastError: string) {
+    const exceptionId = await moveToException(tx, delivery.id, this.nodeId, {
+      type,
+      failureClass: error.failureClass,
+      reason,
+      lastError,
+      detail: { code: error.code, where: error.where ?? null, action: delivery.action, endpoint: delivery.endpoint },
+    });
+    if (exceptionId === undefined) throw new LeaseLostError();
+    if (delivery.messageId !== null) {
+      await recordStage(tx, delivery.messageId, `${delivery.action}: moved to exceptions`, 'error', { exceptionId, type, class: error.failureClass, error: lastError });
+      await settleMessage(tx, delivery.messageId);
+    }
+    return { kind: 'exception' as const, exceptionId, type };
+  }
+
+  async claim(lane: string, limit: number): Promise<ClaimedDelivery[]> {
+    return claimDeliveries(this.options.pool, lane, this.nodeId, limit, this.options.config.engine.leaseMs);
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: `carelane-listen` });
+    client.on('notification', (message) => {
+      if (message.channel === DELIVERY_CHANNEL && message.payload) this.wakeLane(message.payload);
+    });
+    client.on('error', (error) => {
+      this.log.warn({ err: error.message }, 'LISTEN connection lost; polling until it is back');
+      this.listener = undefined;
+      client.end().catch(() => {});
+      if (!this.stopped) setTimeout(() => void this.listen().catch(() => {}), 1000).unref();
+    });
+    try {
+      await client.connect();
+      await client.query(`listen ${DELIVERY_CHANNEL}`);
+      this.listener = client;
+      this.wakeAll();
+    } catch (error) {
+      client.end().catch(() => {});
+      this.log.warn({ err: (error as Error).message }, 'LISTEN connection failed; polling and retrying');
+      if (!this.stopped) setTimeout(() => void this.listen().catch(() => {}), 1000).unref();
+    }
+  }
+
+  private every(ms: number, task: () => Promise<unknown> | void): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || this.stopped) return;
+      busy = true;
+      Promise.resolve()
+        .then(task)
+        .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'engine background task failed'))
+        .finally(() => (busy = false));
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async heartbeat(): Promise<void> {
+    await extendLeases(this.options.pool, this.nodeId, [...this.running.keys()], this.options.config.engine.leaseMs);
+  }
+
+  private async reap(): Promise<void> {
+    const reaped = await reapExpiredLeases(this.options.pool);
+    if (reaped > 0) this.log.warn({ reaped }, 'took over deliveries whose lease expired');
+  }
+
+  private async probeRecoveredEndpoints(): Promise<void> {
+    const { pool, config } = this.options;
+    for (const endpoint of await takeDueProbes(pool, config.engine.leaseMs)) {
+      const probe = await claimProbe(pool, endpoint, this.nodeId, config.engine.leaseMs);
+      if (!probe) {
+        await closeIdleEndpoint(pool, endpoint);
+        continue;
+      }
+      this.log.info({ endpoint, deliveryId: probe.id }, 'circuit half-open: probing with one delivery');
+      void this.execute(probe).then(() => this.wakeAll());
+    }
+  }
+}
+
+class LaneWorker {
+  readonly name: string;
+  readonly settings: LaneConfig;
+  private readonly engine: Engine;
+  private inflight = 0;
+  private pumping = false;
+  private wanted = false;
+
+  constructor(name: string, settings: LaneConfig, engine: Engine) {
+    this.name = name;
+    this.settings = settings;
+    this.engine = engine;
+  }
+
+  wake(): void {
+    if (!this.engine.isRunning) return;
+    if (this.pumping) {
+      this.wanted = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.wanted = false;
+        while (this.engine.isRunning && this.inflight < this.settings.concurrency) {
+          const limit = Math.min(this.settings.claimBatch, this.settings.concurrency - this.inflight);
+          const claimed = await this.engine.claim(this.name, limit);
+          for (const delivery of claimed) {
+            this.inflight++;
+            void this.engine.execute(delivery).finally(() => {
+              this.inflight--;
+              this.wake();
+            });
+          }
+          if (claimed.length < limit) break;
+        }
+      } while (this.wanted && this.engine.isRunning);
+    } catch {
+      // The database is unreachable; the next poll tries again.
+    } finally {
+      this.pumping = false;
+    }
+  }
+}
+
+async function withDeadline<T>(work: Promise<T>, controller: AbortController, timeoutMs: number, delivery: ClaimedDelivery): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    const onAbort = () =>
+      reject(
+        new CarelaneError('ambiguous', `attempt of ${delivery.action} did not finish within ${timeoutMs} ms; it may have reached ${delivery.endpoint}`, {
+          code: 'attempt_timeout',
+          peerUnavailable: false,
+        }),
+      );
+    timer = setTimeout(() => {
+      controller.abort(new Error('attempt timed out'));
+      onAbort();
+    }, timeoutMs);
+    controller.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

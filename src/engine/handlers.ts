@@ -1,0 +1,56 @@
+import type pg from 'pg';
+import type { ClaimedDelivery, NewDelivery } from '../store/queue.ts';
+import type { Logger } from '../observability/logger.ts';
+
+export type { ClaimedDelivery, NewDelivery };
+
+export interface HandlerContext {
+  pool: pg.Pool;
+  log: Logger;
+  /** aborted when the attempt times out or the engine stops: pass it to fetch and sockets */
+  signal: AbortSignal;
+}
+
+export interface StageRecord {
+  stage: string;
+  outcome?: 'ok' | 'error' | 'skipped';
+  detail?: unknown;
+}
+
+export interface HandlerResult {
+  /** follow-up work, enqueued in the same transaction that marks this delivery done */
+  next?: NewDelivery[];
+  /** stages written on the delivery's message in that transaction */
+  stages?: StageRecord[];
+  /** more database work that must commit together with the completion */
+  inTransaction?: (client: pg.PoolClient) => Promise<void>;
+}
+
+/**
+ * Performs one kind of effect. `run` throws a CarelaneError to say how it failed; anything else thrown is
+ * treated as permanent. `lookup` answers, after an ambiguous attempt (timeout after send, crash mid-call),
+ * whether the effect already happened at the peer, so a retry never applies it twice.
+ */
+export interface DeliveryHandler {
+  action: string;
+  run(delivery: ClaimedDelivery, context: HandlerContext): Promise<HandlerResult | void>;
+  lookup?(delivery: ClaimedDelivery, context: HandlerContext): Promise<'applied' | 'not_applied'>;
+}
+
+export class HandlerRegistry {
+  private readonly handlers = new Map<string, DeliveryHandler>();
+
+  register(handler: DeliveryHandler): this {
+    if (this.handlers.has(handler.action)) throw new Error(`a handler for action "${handler.action}" is already registered`);
+    this.handlers.set(handler.action, handler);
+    return this;
+  }
+
+  get(action: string): DeliveryHandler | undefined {
+    return this.handlers.get(action);
+  }
+
+  actions(): string[] {
+    return [...this.handlers.keys()];
+  }
+}

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import type { RouteConfig } from '../config/index.ts';
+import { insertInbound, markAcknowledged, type InsertOutcome } from '../store/messages.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { metricMessageType } from '../observability/metrics.ts';
+import { findRoute } from './router.ts';
+
+export interface InboundMessage {
+  source: string;
+  messageType: string;
+  /** the sender's own message id (MSH-10, ...): duplicates are detected on it, else on the content hash */
+  externalId?: string | null;
+  payload: Buffer;
+  contentType: string;
+  correlationId: string;
+  /** built before persisting, so a duplicate is answered with exactly what the first copy got */
+  ackPayload?: string | null;
+  /** set when the input is refused: it is stored for inspection and not processed */
+  rejectedReason?: string;
+  truncated?: boolean;
+  /** per-key FIFO for processing; default: the source, so one sender's messages are processed in order */
+  orderingKey?: string | null;
+}
+
+export type IngestResult = InsertOutcome;
+
+/**
+ * The front door of the engine: persists every inbound message (with its first processing step) before
+ * the caller acknowledges it (DESIGN.md principle 1), and recognises duplicates.
+ */
+export class Ingest {
+  private readonly pool: pg.Pool;
+  private readonly routes: RouteConfig[];
+  private readonly metrics: Metrics | undefined;
+  private acknowledged: number[] = [];
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(pool: pg.Pool, routes: RouteConfig[], metrics?: Metrics) {
+    this.pool = pool;
+    this.routes = routes;
+    this.metrics = metrics;
+  }
+
+  async accept(message: InboundMessage): Promise<IngestResult> {
+    const contentHash = createHash('sha256').update(message.payload).digest('hex');
+    const externalId = message.externalId?.trim() || null;
+    const rejected = message.rejectedReason !== undefined;
+    const route = rejected ? undefined : findRoute(this.routes, message.source, message.messageType);
+    const result = await insertInbound(this.pool, {
+      source: message.source,
+      messageType: message.messageType,
+      externalId,
+      // A rejected input is never deduplicated by its id: its id may be garbage, and each bad copy is evidence.
+      dedupeKey: externalId && !rejected ? `id:${externalId}` : `sha256:${contentHash}`,
+      contentHash,
+      correlationId: message.correlationId,
+      status: rejected ? 'rejected' : 'received',
+      statusReason: message.rejectedReason ?? (route ? null : 'no route matches this source and type'),
+      contentType: message.contentType,
+      payload: message.payload,
+      payloadSize: message.payload.length,
+      payloadTruncated: message.truncated ?? false,
+      ackPayload: message.ackPayload ?? null,
+      route: route ? { ...route, orderingKey: message.orderingKey === undefined ? message.source : message.orderingKey } : null,
+    });
+    const outcome = result.duplicate ? 'duplicate' : rejected ? 'rejected' : 'accepted';
+    this.metrics?.messagesReceived.inc({ source: message.source, type: metricMessageType(message.messageType), outcome });
+    return result;
+  }
+
+  /** Notes that the sender has been answered; written in batches, never delaying the next ACK. */
+  acknowledge(messageId: number): void {
+    this.acknowledged.push(messageId);
+    this.timer ??= setTimeout(() => void this.flush(), 50);
+  }
+
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    const ids = this.acknowledged;
+    this.acknowledged = [];
+    this.flushing = markAcknowledged(this.pool, ids).catch(() => {
+      // Only a timestamp is lost; the message itself is stored and processed.
+    });
+    await this.flushing;
+  }
+}
