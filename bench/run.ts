@@ -1,0 +1,85 @@
+import { parseArgs } from 'node:util';
+import type { QueueBenchResult } from './queue.ts';
+import type { MllpBenchResult } from './mllp.ts';
+import { describeMachine, startServer } from './support.ts';
+
+// npm run bench -- queue|mllp|all [--count N] [--workers 2,8] [--connections 1,8] [--claim-batch N]
+//                                 [--boss-batch N] [--boss-poll] [--keep]
+// Prints a plain-text table per benchmark, then one JSON line with every figure, the machine and the date.
+
+const USAGE = `usage: npm run bench -- <queue|mllp|all> [options]
+  --count N          deliveries per queue run (default 50000) / messages per MLLP run (default 20000)
+  --workers 2,8      queue: worker counts, run side by side for Carelane and pg-boss
+  --claim-batch N    queue: Carelane lane claimBatch (default: the worker count; more changes nothing, the
+                     engine never claims more than its free slots)
+  --boss-batch N     queue: pg-boss work() batchSize (default: the Carelane claimBatch)
+  --boss-poll        queue: let pg-boss workers sleep out their polling interval after a full batch (stock v10 loop)
+  --connections 1,8  mllp: concurrent MLLP connections, and raw-insert clients, per run
+  --keep             keep the scratch databases for inspection`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    count: { type: 'string' },
+    workers: { type: 'string', default: '2,8' },
+    'claim-batch': { type: 'string' },
+    'boss-batch': { type: 'string' },
+    'boss-poll': { type: 'boolean', default: false },
+    connections: { type: 'string', default: '1,8' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+const which = positionals[0] ?? '';
+if (values.help || !['queue', 'mllp', 'all'].includes(which)) {
+  console.error(USAGE);
+  process.exit(values.help ? 0 : 2);
+}
+
+const positive = (text: string | undefined, name: string): number | undefined => {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
+  return value;
+};
+const list = (text: string, name: string): number[] => text.split(',').map((part) => positive(part.trim(), name)!);
+
+const log = (line: string) => console.error(`[bench] ${line}`);
+const server = await startServer(process.env);
+try {
+  const machine = describeMachine(server);
+  console.log(`Carelane bench — ${machine.date}`);
+  console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}`);
+  console.log(`node ${machine.node}, PostgreSQL ${machine.postgres} (${machine.database})\n`);
+
+  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult } = { machine };
+  // Each benchmark's modules are loaded only when it runs, so one bench still works while the other's
+  // subject (e.g. the MLLP connector) is being changed.
+  if (which === 'queue' || which === 'all') {
+    const { runQueueBench, formatQueueResult } = await import('./queue.ts');
+    results.queue = await runQueueBench(server, {
+      count: positive(values.count, 'count') ?? 50_000,
+      workers: list(values.workers, 'workers'),
+      claimBatch: positive(values['claim-batch'], 'claim-batch'),
+      bossBatch: positive(values['boss-batch'], 'boss-batch'),
+      bossWake: !values['boss-poll'],
+      keep: values.keep,
+      log,
+    });
+    console.log(formatQueueResult(results.queue) + '\n');
+  }
+  if (which === 'mllp' || which === 'all') {
+    const { runMllpBench, formatMllpResult } = await import('./mllp.ts');
+    results.mllp = await runMllpBench(server, {
+      count: positive(values.count, 'count') ?? 20_000,
+      connections: list(values.connections, 'connections'),
+      keep: values.keep,
+      log,
+    });
+    console.log(formatMllpResult(results.mllp) + '\n');
+  }
+  console.log(JSON.stringify(results));
+} finally {
+  await server.stop();
+}

@@ -1,0 +1,14 @@
+import type pg from 'pg';
+import type { CarelaneConfig } from '../config/index.ts';
+import type { Ingest } from '../engine/index.ts';
+import type { Metrics } from '../observability/metrics.ts';
+
+/** What the HTTP layer may use: handed in by the composition root, so routes never build their own. */
+export interface ApiContext {
+  config: CarelaneConfig;
+  pool: pg.Pool;
+  ingest: Ingest;
+  metrics: Metrics;
+  /** whether the engine's workers are running (for /readyz) */
+  engineRunning(): boolean;
+}

@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { listExceptions } from '../../store/browse.ts';
+import { ExceptionNotOpenError, resolveException } from '../../engine/exceptions.ts';
+import { actorOf } from '../auth.ts';
+import { jsonify } from '../json.ts';
+import type { ApiContext } from '../context.ts';
+import { ErrorReply, ExceptionQuery, ExceptionSummary, IdParams, ResolveBody } from '../schemas.ts';
+
+export function exceptionRoutes(app: FastifyInstance, context: ApiContext): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.get(
+    '/api/v1/exceptions',
+    {
+      config: { permission: 'exceptions:read' },
+      schema: { tags: ['exceptions'], summary: 'List exceptions, newest first', querystring: ExceptionQuery, response: { 200: Type.Object({ exceptions: Type.Array(ExceptionSummary) }) } },
+    },
+    async (request) => ({ exceptions: jsonify(await listExceptions(context.pool, request.query)) }),
+  );
+
+  const resolved = Type.Object({ id: Type.Integer(), action: Type.String(), deliveryId: Type.Union([Type.Integer(), Type.Null()]), messageId: Type.Union([Type.Integer(), Type.Null()]) });
+
+  api.post(
+    '/api/v1/exceptions/:id/resolve',
+    {
+      config: { permission: 'exceptions:resolve' },
+      schema: { tags: ['exceptions'], summary: 'Resolve an exception: replay, dismiss or cancel, with a note', params: IdParams, body: ResolveBody, response: { 200: resolved, 409: ErrorReply } },
+    },
+    async (request, reply) => {
+      try {
+        const result = await resolveException(context.pool, request.params.id, { action: request.body.action, note: request.body.note, actor: actorOf(request) });
+        return { id: request.params.id, action: request.body.action, ...result };
+      } catch (error) {
+        if (error instanceof ExceptionNotOpenError) return reply.code(409).send({ error: 'not_open', message: error.message });
+        throw error;
+      }
+    },
+  );
+
+  api.post(
+    '/api/v1/exceptions/:id/replay',
+    {
+      config: { permission: 'replay:run' },
+      schema: {
+        tags: ['exceptions'],
+        summary: "Replay an exception's parked delivery (same idempotency key)",
+        params: IdParams,
+        body: Type.Object({ note: Type.String({ minLength: 1 }) }),
+        response: { 200: resolved, 409: ErrorReply },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const result = await resolveException(context.pool, request.params.id, { action: 'replay', note: request.body.note, actor: actorOf(request) });
+        return { id: request.params.id, action: 'replay', ...result };
+      } catch (error) {
+        if (error instanceof ExceptionNotOpenError) return reply.code(409).send({ error: 'not_open', message: error.message });
+        throw error;
+      }
+    },
+  );
+}

@@ -1,0 +1,124 @@
+import { Type } from 'typebox';
+
+// One TypeBox schema per route body and answer (CONVENTIONS.md: schemas are the contract); fastify validates
+// with them and @fastify/swagger turns them into the OpenAPI document at /docs.
+
+export const ErrorReply = Type.Object({ error: Type.String(), message: Type.String() });
+
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+
+export const MessageStatus = Type.Enum(['received', 'processing', 'processed', 'rejected', 'failed']);
+
+export const MessageQuery = Type.Object({
+  source: Type.Optional(Type.String()),
+  type: Type.Optional(Type.String({ description: 'message type, e.g. ADT^A01' })),
+  status: Type.Optional(MessageStatus),
+  correlationId: Type.Optional(Type.String()),
+  externalId: Type.Optional(Type.String({ description: "the sender's message id, e.g. MSH-10" })),
+  from: Type.Optional(Type.String({ format: 'date-time' })),
+  to: Type.Optional(Type.String({ format: 'date-time' })),
+  before: Type.Optional(Type.Integer({ minimum: 1, description: 'page: messages with an id below this' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+});
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const MessageSummary = Type.Object({
+  id: Type.Integer(),
+  source: Type.String(),
+  messageType: Type.String(),
+  externalId: Nullable(Type.String()),
+  correlationId: Type.String(),
+  status: Type.String(),
+  statusReason: Nullable(Type.String()),
+  payloadSize: Type.Integer(),
+  duplicateCount: Type.Integer(),
+  receivedAt: Type.String({ format: 'date-time' }),
+  acknowledgedAt: Nullable(Type.String({ format: 'date-time' })),
+});
+
+export const MessageDetail = Type.Object({
+  ...MessageSummary.properties,
+  contentType: Type.String(),
+  payloadTruncated: Type.Boolean(),
+  payload: Nullable(Type.String({ description: 'only with ?payload=true and the messages:read_payload permission' })),
+  ackPayload: Nullable(Type.String()),
+  stages: Type.Array(Type.Object({ stage: Type.String(), outcome: Type.String(), detail: Type.Unknown(), at: Type.String({ format: 'date-time' }) })),
+  deliveries: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      lane: Type.String(),
+      action: Type.String(),
+      endpoint: Type.String(),
+      status: Type.String(),
+      attempts: Type.Integer(),
+      lastError: Nullable(Type.String()),
+      createdAt: Type.String({ format: 'date-time' }),
+      completedAt: Nullable(Type.String({ format: 'date-time' })),
+    }),
+  ),
+  exceptions: Type.Array(Type.Object({ id: Type.Integer(), type: Type.String(), status: Type.String(), reason: Type.String(), createdAt: Type.String({ format: 'date-time' }) })),
+});
+
+export const ExceptionQuery = Type.Object({
+  status: Type.Optional(Type.Enum(['open', 'resolved'])),
+  type: Type.Optional(Type.String()),
+  before: Type.Optional(Type.Integer({ minimum: 1 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+});
+
+export const ExceptionSummary = Type.Object({
+  id: Type.Integer(),
+  type: Type.String(),
+  classification: Type.String(),
+  status: Type.String(),
+  messageId: Nullable(Type.Integer()),
+  deliveryId: Nullable(Type.Integer()),
+  correlationId: Nullable(Type.String()),
+  reason: Type.String(),
+  attempts: Type.Integer(),
+  lastError: Nullable(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+  resolvedAt: Nullable(Type.String({ format: 'date-time' })),
+  resolvedBy: Nullable(Type.String()),
+  resolutionAction: Nullable(Type.String()),
+  resolutionNote: Nullable(Type.String()),
+});
+
+export const ResolveBody = Type.Object({
+  action: Type.Enum(['replay', 'dismiss', 'cancel']),
+  note: Type.String({ minLength: 1, description: 'why: kept in the audit trail' }),
+});
+
+export const ReplayBody = Type.Object({
+  messageIds: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 10_000 })),
+  filter: Type.Optional(
+    Type.Object({
+      source: Type.Optional(Type.String()),
+      type: Type.Optional(Type.String()),
+      status: Type.Optional(MessageStatus),
+      from: Type.Optional(Type.String({ format: 'date-time' })),
+      to: Type.Optional(Type.String({ format: 'date-time' })),
+    }),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  dryRun: Type.Boolean({ default: true, description: 'true (the default) only reports what would happen' }),
+  force: Type.Boolean({ default: false, description: 're-run messages whose effects were already delivered (needs replay:force)' }),
+  reason: Type.String({ minLength: 1 }),
+});
+
+export const ReplayReply = Type.Object({
+  replayId: Nullable(Type.Integer()),
+  dryRun: Type.Boolean(),
+  matched: Type.Integer(),
+  requeued: Type.Integer(),
+  refused: Type.Integer(),
+  items: Type.Array(Type.Object({ messageId: Type.Integer(), decision: Type.String(), readyAt: Type.Optional(Type.String({ format: 'date-time' })) })),
+});
+
+export const InboundReply = Type.Object({
+  messageId: Type.Integer(),
+  correlationId: Type.String(),
+  duplicate: Type.Boolean(),
+  status: Type.String(),
+});

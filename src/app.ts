@@ -1,0 +1,114 @@
+import type { FastifyInstance } from 'fastify';
+import type { LoadedConfig } from './config/index.ts';
+import { buildApi } from './api/server.ts';
+import { Engine, HandlerRegistry, Ingest, routeStep } from './engine/index.ts';
+import { Scheduler, housekeepingJob } from './engine/scheduler.ts';
+import { webhookPostHandler } from './connectors/webhook/index.ts';
+import { flows } from './flows/index.ts';
+import { seedAdminToken } from './governance/index.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { Metrics } from './observability/metrics.ts';
+import { circuitStates, openExceptionCounts, queueDepth } from './store/browse.ts';
+import { connect, type Database } from './store/database.ts';
+import { startEmbeddedPostgres, takeOverShutdownSignals, type EmbeddedServer } from './store/embedded.ts';
+import { migrate } from './store/migrate.ts';
+import { payloadValidators } from './connectors/validators.ts';
+
+export interface RunningCarelane {
+  httpUrl: string;
+  mllpPort: number | undefined;
+  database: Database;
+  engine: Engine;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** where to show a newly generated admin token (once); default stdout */
+  announce?: (line: string) => void;
+}
+
+/** Opens the configured database, or starts the embedded one, and brings its schema up to date. */
+export async function openDatabase(loaded: LoadedConfig, log: Logger): Promise<{ database: Database; embedded: EmbeddedServer | undefined }> {
+  const { config } = loaded;
+  let embedded: EmbeddedServer | undefined;
+  let url = config.database.url;
+  if (!url) {
+    embedded = await startEmbeddedPostgres(config.database.dataDir, (line) => log.debug({ component: 'postgres' }, line));
+    url = embedded.url;
+  }
+  const lanesConcurrency = Object.values(config.engine.lanes).reduce((sum, lane) => sum + lane.concurrency, 0);
+  const database = connect(url, config.database.poolSize || Math.min(50, lanesConcurrency + 8));
+  try {
+    await migrate(database.pool);
+  } catch (error) {
+    await database.close();
+    await embedded?.stop();
+    throw error;
+  }
+  return { database, embedded };
+}
+
+/**
+ * The composition root: builds every layer from the validated config and starts them in order
+ * (database, engine, scheduler, HTTP, MLLP); stop() takes them down in reverse.
+ */
+export async function startCarelane(loaded: LoadedConfig, options: StartOptions = {}): Promise<RunningCarelane> {
+  const { config } = loaded;
+  const log = options.log ?? createLogger(config.logging.level);
+  const { database, embedded } = await openDatabase(loaded, log);
+  if (embedded) takeOverShutdownSignals();
+  const stops: Array<() => Promise<void>> = [async () => database.close(), async () => embedded?.stop()];
+  const stop = async () => {
+    for (const step of stops.splice(0)) await step().catch((error: unknown) => log.error({ err: (error as Error).message }, 'error while stopping'));
+  };
+  try {
+    const seeded = await seedAdminToken(database.pool, config.auth.adminToken);
+    if (seeded.generated) (options.announce ?? ((line) => process.stdout.write(`${line}\n`)))(`Admin API token (shown once, keep it): ${seeded.generated}`);
+
+    const metrics = new Metrics({
+      queueDepth: () => queueDepth(database.pool),
+      openExceptions: () => openExceptionCounts(database.pool),
+      circuits: () => circuitStates(database.pool),
+    });
+    const ingest = new Ingest(database.pool, config.routes, metrics);
+    const registry = new HandlerRegistry();
+    for (const flow of flows) registry.register(flow);
+    registry.register(webhookPostHandler(config));
+    registry.register(routeStep(registry, payloadValidators));
+    for (const route of config.routes) {
+      if (!registry.get(`flow.${route.flow}`)) throw new Error(`routes: flow "${route.flow}" is not installed (installed: ${flows.map((f) => f.action.slice(5)).join(', ')})`);
+    }
+
+    const engine = new Engine({ config, pool: database.pool, databaseUrl: database.url, registry, log, metrics });
+    await engine.start();
+    stops.unshift(async () => {
+      await ingest.flush();
+      await engine.stop();
+    });
+
+    const scheduler = new Scheduler({ databaseUrl: database.url, pool: database.pool, node: engine.nodeId, log });
+    const housekeeping = config.scheduler.jobs.housekeeping;
+    if (housekeeping?.enabled !== false) scheduler.add(housekeepingJob(database.pool, housekeeping?.cron ?? '17 * * * *', config.engine.doneRetentionDays));
+    await scheduler.start();
+    stops.unshift(() => scheduler.stop());
+
+    const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, engineRunning: () => engine.isRunning }, log);
+    const httpUrl = await api.listen({ host: config.server.host, port: config.server.port });
+    stops.unshift(() => api.close());
+
+    let mllpPort: number | undefined;
+    if (config.mllp.enabled) {
+      const { startMllpListener } = await import('./connectors/hl7v2/index.ts');
+      const listener = await startMllpListener({ ...config.mllp, ingest, log });
+      mllpPort = listener.port;
+      stops.unshift(() => listener.close());
+    }
+    log.info({ http: httpUrl, mllpPort, origin: loaded.origin, node: engine.nodeId }, 'Carelane started');
+    return { httpUrl, mllpPort, database, engine, log, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,196 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { userInfo } from 'node:os';
+import { ConfigError, loadConfig } from '../config/index.ts';
+import { startCarelane } from '../app.ts';
+import { getMessage, listExceptions, listMessages } from '../store/browse.ts';
+import { migrate } from '../store/migrate.ts';
+import { replayMessages } from '../engine/replay.ts';
+import { RESOLUTION_ACTIONS, resolveException, type ResolutionAction } from '../engine/exceptions.ts';
+import { createToken, isRole, verifyAuditChain } from '../governance/index.ts';
+import { printTable, withDatabase } from './database.ts';
+
+const integer = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+};
+const date = (value: string): Date => {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('expected a date such as 2026-11-24T10:00:00Z');
+  return d;
+};
+const collect = (value: string, previous: number[] = []) => [...previous, integer(value)];
+// Who did it, for the audit trail, when acting from a shell on the server.
+const cliActor = () => `cli:${userInfo().username}`;
+
+const program = new Command('carelane')
+  .description('Carelane healthcare integration engine')
+  .option('-c, --config <path>', 'configuration file (default: $CARELANE_CONFIG, ./carelane.yaml, else the demo profile)')
+  .showHelpAfterError();
+const configPath = () => program.opts<{ config?: string }>().config;
+
+program
+  .command('start')
+  .description('start the engine, HTTP API (:8080) and MLLP listener (:2575); embedded PostgreSQL unless DATABASE_URL is set')
+  .action(async () => {
+    const running = await startCarelane(loadConfig(configPath(), process.env));
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      running.log.info({ signal }, 'stopping');
+      void running.stop().then(() => process.exit(0));
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    await withDatabase(configPath(), async (database) => {
+      const { applied } = await migrate(database.pool);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+    });
+  });
+
+const messages = program.command('messages').description('browse stored messages');
+messages
+  .command('list')
+  .description('list messages, newest first')
+  .option('--source <source>')
+  .option('--type <type>', 'message type, e.g. ADT^A01')
+  .option('--status <status>', 'received | processing | processed | rejected | failed')
+  .option('--correlation-id <id>')
+  .option('--external-id <id>', "sender's id, e.g. MSH-10")
+  .option('--from <date>', 'received at or after', date)
+  .option('--to <date>', 'received before', date)
+  .option('--limit <n>', 'how many', integer, 50)
+  .option('--json', 'print JSON')
+  .action(async (options: { source?: string; type?: string; status?: string; correlationId?: string; externalId?: string; from?: Date; to?: Date; limit: number; json?: boolean }) => {
+    await withDatabase(configPath(), async (database) => {
+      const rows = await listMessages(database.pool, options);
+      if (options.json) console.log(JSON.stringify(rows, null, 2));
+      else printTable(rows as unknown as Array<Record<string, unknown>>, ['id', 'receivedAt', 'source', 'messageType', 'externalId', 'status', 'statusReason']);
+    });
+  });
+messages
+  .command('show <id>')
+  .description('one message with its stages, deliveries and exceptions')
+  .option('--payload', 'include the payload (may contain PHI)')
+  .action(async (id: string, options: { payload?: boolean }) => {
+    await withDatabase(configPath(), async (database) => {
+      const message = await getMessage(database.pool, integer(id), options.payload === true);
+      if (!message) {
+        console.error(`message ${id} does not exist`);
+        process.exitCode = 1;
+        return;
+      }
+      console.log(JSON.stringify(message, null, 2));
+    });
+  });
+
+program
+  .command('replay')
+  .description('replay messages by id or filter; a dry run unless --execute')
+  .option('--message <id>', 'message id (repeatable)', collect)
+  .option('--source <source>')
+  .option('--type <type>')
+  .option('--status <status>')
+  .option('--from <date>', 'received at or after', date)
+  .option('--to <date>', 'received before', date)
+  .option('--limit <n>', 'at most this many messages', integer, 1000)
+  .option('--execute', 'really replay (default: dry run)')
+  .option('--force', 're-run messages whose effects were already delivered')
+  .requiredOption('--reason <text>', 'why: kept in the audit trail')
+  .action(async (options: { message?: number[]; source?: string; type?: string; status?: string; from?: Date; to?: Date; limit: number; execute?: boolean; force?: boolean; reason: string }) => {
+    await withDatabase(configPath(), async (database, loaded) => {
+      const hasFilter = options.source || options.type || options.status || options.from || options.to;
+      if (!options.message?.length && !hasFilter) throw new InvalidArgumentError('give --message ids or a filter (--source, --type, --status, --from, --to)');
+      const outcome = await replayMessages(database.pool, loaded.config.routes, {
+        messageIds: options.message,
+        filter: hasFilter ? { source: options.source, type: options.type, status: options.status, from: options.from, to: options.to } : undefined,
+        limit: options.limit,
+        dryRun: !options.execute,
+        force: options.force === true,
+        actor: cliActor(),
+        reason: options.reason,
+        ratePerSecond: loaded.config.engine.replayRatePerSecond,
+      });
+      printTable(outcome.items as unknown as Array<Record<string, unknown>>, ['messageId', 'decision', 'readyAt']);
+      console.log(`${outcome.dryRun ? 'dry run' : `replay #${outcome.replayId}`}: ${outcome.matched} matched, ${outcome.requeued} ${outcome.dryRun ? 'would be requeued' : 'requeued'}, ${outcome.refused} refused`);
+    });
+  });
+
+const exceptions = program.command('exceptions').description('the exception (dead-letter) queue');
+exceptions
+  .command('list')
+  .option('--status <status>', 'open | resolved', 'open')
+  .option('--type <type>', 'exception type, e.g. delivery_failed')
+  .option('--limit <n>', 'how many', integer, 50)
+  .option('--json', 'print JSON')
+  .action(async (options: { status: 'open' | 'resolved'; type?: string; limit: number; json?: boolean }) => {
+    await withDatabase(configPath(), async (database) => {
+      const rows = await listExceptions(database.pool, options);
+      if (options.json) console.log(JSON.stringify(rows, null, 2));
+      else printTable(rows as unknown as Array<Record<string, unknown>>, ['id', 'createdAt', 'type', 'classification', 'messageId', 'attempts', 'reason']);
+    });
+  });
+exceptions
+  .command('resolve <id>')
+  .description('resolve an exception: replay its delivery, dismiss it, or cancel its delivery')
+  .requiredOption('--action <action>', RESOLUTION_ACTIONS.join(' | '))
+  .requiredOption('--note <text>', 'why: kept in the audit trail')
+  .action(async (id: string, options: { action: string; note: string }) => {
+    if (!(RESOLUTION_ACTIONS as readonly string[]).includes(options.action)) throw new InvalidArgumentError(`--action must be one of ${RESOLUTION_ACTIONS.join(', ')}`);
+    await withDatabase(configPath(), async (database) => {
+      await resolveException(database.pool, integer(id), { action: options.action as ResolutionAction, note: options.note, actor: cliActor() });
+      console.log(`exception ${id} resolved: ${options.action}`);
+    });
+  });
+
+const config = program.command('config').description('configuration');
+config
+  .command('check')
+  .description('validate the configuration file and print the effective settings (secrets hidden)')
+  .action(() => {
+    const loaded = loadConfig(configPath(), process.env);
+    const shown = JSON.parse(JSON.stringify(loaded.config)) as { auth: { adminToken?: string }; database: { url?: string } };
+    if (shown.auth.adminToken) shown.auth.adminToken = '[set]';
+    if (shown.database.url) shown.database.url = shown.database.url.replace(/\/\/[^@/]*@/, '//[credentials]@');
+    console.log(`configuration OK (${loaded.origin})`);
+    console.log(JSON.stringify(shown, null, 2));
+  });
+
+const token = program.command('token').description('API tokens');
+token
+  .command('create')
+  .requiredOption('--name <name>')
+  .requiredOption('--role <role>', 'admin | integrator | operator | auditor | viewer | system')
+  .option('--expires <date>', 'expiry', date)
+  .action(async (options: { name: string; role: string; expires?: Date }) => {
+    if (!isRole(options.role)) throw new InvalidArgumentError(`unknown role ${options.role}`);
+    await withDatabase(configPath(), async (database) => {
+      console.log(await createToken(database.pool, options.name, options.role, options.expires));
+    });
+  });
+
+program
+  .command('audit')
+  .description('audit trail')
+  .command('verify')
+  .description('check the hash chain: finds any edited or deleted entry')
+  .action(async () => {
+    await withDatabase(configPath(), async (database) => {
+      const result = await verifyAuditChain(database.pool);
+      console.log(result.ok ? `audit trail intact (${result.entries} entries)` : `audit trail BROKEN at entry ${result.firstBrokenId}: ${result.problem}`);
+      if (!result.ok) process.exitCode = 1;
+    });
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(`carelane: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

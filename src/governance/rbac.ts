@@ -1,0 +1,37 @@
+// Roles and what each may do. Every API route and CLI action names the permission it needs; the server checks
+// it, whatever a client shows. Replay and forced replay are separate permissions (DESIGN.md, issue 8).
+
+export const PERMISSIONS = [
+  'messages:read',
+  'messages:read_payload',
+  'messages:ingest',
+  'exceptions:read',
+  'exceptions:resolve',
+  'replay:run',
+  'replay:force',
+  'config:read',
+  'tokens:manage',
+  'audit:read',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLES = ['admin', 'integrator', 'operator', 'auditor', 'viewer', 'system'] as const;
+export type Role = (typeof ROLES)[number];
+
+const MATRIX: Record<Role, readonly Permission[]> = {
+  admin: PERMISSIONS,
+  integrator: ['messages:read', 'messages:read_payload', 'messages:ingest', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'replay:force', 'config:read', 'audit:read'],
+  operator: ['messages:read', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'config:read'],
+  auditor: ['messages:read', 'exceptions:read', 'config:read', 'audit:read'],
+  viewer: ['messages:read', 'exceptions:read'],
+  // a sending system: may deliver inbound messages and nothing else
+  system: ['messages:ingest'],
+};
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+export function can(role: string, permission: Permission): boolean {
+  return isRole(role) && MATRIX[role].includes(permission);
+}
