@@ -62,7 +62,7 @@ describe('HTTP API', () => {
       const d = (await (await call(`/api/v1/messages/${accepted.messageId}`)).json()) as { status: string; stages: Array<{ stage: string }>; payload: string | null };
       return d.status === 'processed' ? d : undefined;
     });
-    expect(detail.stages.map((s) => s.stage)).toEqual(['parsed', 'routed', 'flow.noop: accepted, no effect configured']);
+    expect(detail.stages.map((s) => s.stage)).toEqual(['acknowledged', 'parsed', 'routed', 'flow.noop: accepted, no effect configured']);
     expect(detail.payload).toBeNull();
 
     const again = await send();

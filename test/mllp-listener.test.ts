@@ -37,7 +37,6 @@ interface StoredRow {
   payload_truncated: boolean;
   ack_payload: string | null;
   duplicate_count: number;
-  acknowledged_at: Date | null;
 }
 
 describe('MLLP listener on a real socket and a real database', () => {
@@ -81,7 +80,8 @@ describe('MLLP listener on a real socket and a real database', () => {
     expect(rows[0]).toMatchObject({ status: 'received', message_type: 'ADT^A01', external_id: controlId, ack_payload: ack, duplicate_count: 0 });
     expect(rows[0]!.payload.equals(Buffer.from(message))).toBe(true);
     await ingest.flush();
-    expect((await rowsWhere('id = $1', [rows[0]!.id]))[0]!.acknowledged_at).not.toBeNull();
+    const stages = await db.pool.query(`select stage, at from carelane.message_stages where message_id = $1`, [rows[0]!.id]);
+    expect(stages.rows.map((r) => r.stage)).toEqual(['acknowledged']);
   });
 
   it('does not answer until the message is stored', async () => {

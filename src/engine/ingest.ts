@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { RouteConfig } from '../config/index.ts';
-import { insertInbound, markAcknowledged, type InsertOutcome } from '../store/messages.ts';
+import { insertInbound, notifyLanes, recordAcknowledgments, type InsertOutcome } from '../store/messages.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { metricMessageType } from '../observability/metrics.ts';
 import { findRoute } from './router.ts';
@@ -35,9 +35,11 @@ export class Ingest {
   private readonly pool: pg.Pool;
   private readonly routes: RouteConfig[];
   private readonly metrics: Metrics | undefined;
-  private acknowledged: number[] = [];
+  private acknowledged: Array<{ messageId: number; at: Date }> = [];
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private lanesToWake = new Set<string>();
+  private wakeTimer: NodeJS.Timeout | undefined;
 
   constructor(pool: pg.Pool, routes: RouteConfig[], metrics?: Metrics) {
     this.pool = pool;
@@ -67,24 +69,45 @@ export class Ingest {
       ackPayload: message.ackPayload ?? null,
       route: route ? { ...route, orderingKey: message.orderingKey === undefined ? message.source : message.orderingKey } : null,
     });
+    if (route && !result.duplicate) this.wake(route.lane);
     const outcome = result.duplicate ? 'duplicate' : rejected ? 'rejected' : 'accepted';
     this.metrics?.messagesReceived.inc({ source: message.source, type: metricMessageType(message.messageType), outcome });
     return result;
   }
 
+  /**
+   * Wakes the lane's workers (in every process) a few milliseconds later, once for many messages. If the wake-up
+   * is lost (crash, connection drop) the workers' poll finds the work anyway.
+   */
+  private wake(lane: string): void {
+    this.lanesToWake.add(lane);
+    this.wakeTimer ??= setTimeout(() => {
+      this.wakeTimer = undefined;
+      const lanes = [...this.lanesToWake];
+      this.lanesToWake.clear();
+      notifyLanes(this.pool, lanes).catch(() => {});
+    }, 5);
+  }
+
   /** Notes that the sender has been answered; written in batches, never delaying the next ACK. */
   acknowledge(messageId: number): void {
-    this.acknowledged.push(messageId);
+    this.acknowledged.push({ messageId, at: new Date() });
     this.timer ??= setTimeout(() => void this.flush(), 50);
   }
 
   async flush(): Promise<void> {
+    if (this.wakeTimer) {
+      clearTimeout(this.wakeTimer);
+      this.wakeTimer = undefined;
+      await notifyLanes(this.pool, [...this.lanesToWake]).catch(() => {});
+      this.lanesToWake.clear();
+    }
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.flushing;
     const ids = this.acknowledged;
     this.acknowledged = [];
-    this.flushing = markAcknowledged(this.pool, ids).catch(() => {
+    this.flushing = recordAcknowledgments(this.pool, ids).catch(() => {
       // Only a timestamp is lost; the message itself is stored and processed.
     });
     await this.flushing;

@@ -31,7 +31,8 @@ export interface MessageSummary {
 
 const SUMMARY_COLUMNS = `id, source, message_type as "messageType", external_id as "externalId", correlation_id as "correlationId",
   status, status_reason as "statusReason", payload_size as "payloadSize", duplicate_count as "duplicateCount",
-  received_at as "receivedAt", acknowledged_at as "acknowledgedAt"`;
+  received_at as "receivedAt",
+  (select min(s.at) from carelane.message_stages s where s.message_id = messages.id and s.stage = 'acknowledged') as "acknowledgedAt"`;
 
 export function messageWhere(filter: MessageFilter, params: unknown[]): string {
   const clauses: string[] = [];
@@ -78,7 +79,7 @@ export async function getMessage(db: Queryable, id: number, includePayload: bool
   const message = rows[0];
   if (!message) return undefined;
   const [stages, deliveries, exceptions] = await Promise.all([
-    db.query('select stage, outcome, detail, at from carelane.message_stages where message_id = $1 order by id', [id]),
+    db.query('select stage, outcome, detail, at from carelane.message_stages where message_id = $1 order by at, id', [id]),
     db.query(
       `select id, lane, action, endpoint, status, attempts, last_error as "lastError", created_at as "createdAt", completed_at as "completedAt"
        from carelane.deliveries where message_id = $1 order by id`,

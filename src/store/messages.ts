@@ -16,7 +16,7 @@ export interface StoredInbound {
   payloadSize: number;
   payloadTruncated: boolean;
   ackPayload: string | null;
-  /** the first processing step, enqueued in the same statement; none for a rejected message */
+  /** the first processing step, enqueued in the same statement (workers are woken by notifyLanes); none for a rejected message */
   route: { lane: string; flow: string; orderingKey: string | null } | null;
 }
 
@@ -34,8 +34,10 @@ export interface InsertOutcome {
  * same message was already received from this source, counts the duplicate and returns the first copy.
  */
 export async function insertInbound(db: Queryable, message: StoredInbound): Promise<InsertOutcome> {
-  const { rows } = await db.query<{ id: number; correlation_id: string }>(
-    `with inserted as (
+  const { rows } = await db.query<{ id: number; correlation_id: string }>({
+    // Prepared once per connection: this is the statement every inbound message runs before its ACK.
+    name: 'carelane_insert_inbound',
+    text: `with inserted as (
        insert into carelane.messages (source, message_type, external_id, dedupe_key, content_hash, correlation_id, status,
                                       status_reason, content_type, payload, payload_size, payload_truncated, ack_payload)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -45,12 +47,9 @@ export async function insertInbound(db: Queryable, message: StoredInbound): Prom
        insert into carelane.deliveries (message_id, correlation_id, lane, action, endpoint, idempotency_key, ordering_key, payload, status)
        select id, correlation_id, $14, 'route', 'internal', 'route:' || id, $16, jsonb_build_object('flow', $15::text), 'pending'
        from inserted where $14::text is not null
-       returning lane
-     ), woken as (
-       select pg_notify('${DELIVERY_CHANNEL}', lane) from routed
      )
-     select id, correlation_id from inserted, (select count(*) from woken) w`,
-    [
+     select id, correlation_id from inserted`,
+    values: [
       message.source,
       message.messageType,
       message.externalId,
@@ -68,7 +67,7 @@ export async function insertInbound(db: Queryable, message: StoredInbound): Prom
       message.route?.flow ?? null,
       message.route?.orderingKey ?? null,
     ],
-  );
+  });
   const inserted = rows[0];
   if (inserted) return { messageId: inserted.id, correlationId: inserted.correlation_id, duplicate: false, ackPayload: message.ackPayload, status: message.status };
   const { rows: existing } = await db.query<{ id: number; correlation_id: string; ack_payload: string | null; status: MessageStatus }>(
@@ -81,10 +80,26 @@ export async function insertInbound(db: Queryable, message: StoredInbound): Prom
   return { messageId: first.id, correlationId: first.correlation_id, duplicate: true, ackPayload: first.ack_payload, status: first.status };
 }
 
-/** Records when acknowledgments were sent, for many messages at once (off the ACK's critical path). */
-export async function markAcknowledged(db: Queryable, ids: number[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.query('update carelane.messages set acknowledged_at = now() where id = any($1::bigint[]) and acknowledged_at is null', [ids]);
+/**
+ * Wakes the workers of the given lanes. Kept out of the insert on purpose: PostgreSQL serialises the commits
+ * of transactions that NOTIFY, which would undo group commit across concurrent senders.
+ */
+export async function notifyLanes(db: Queryable, lanes: string[]): Promise<void> {
+  if (lanes.length === 0) return;
+  await db.query(`select pg_notify('${DELIVERY_CHANNEL}', lane) from unnest($1::text[]) as lane`, [lanes]);
+}
+
+/**
+ * Records when acknowledgments were sent, for many messages at once, off the ACK's critical path. A stage row
+ * rather than an update of the message: updating would rewrite the whole row, payload included.
+ */
+export async function recordAcknowledgments(db: Queryable, acks: Array<{ messageId: number; at: Date }>): Promise<void> {
+  if (acks.length === 0) return;
+  await db.query(
+    `insert into carelane.message_stages (message_id, stage, outcome, at)
+     select id, 'acknowledged', 'ok', at from unnest($1::bigint[], $2::timestamptz[]) as a(id, at)`,
+    [acks.map((a) => a.messageId), acks.map((a) => a.at)],
+  );
 }
 
 export async function countPendingOnLane(db: Queryable, lane: string): Promise<number> {

@@ -27,7 +27,6 @@ export interface MessagesTable {
   duplicate_count: Generated<number>;
   last_duplicate_at: NullableTimestamp;
   received_at: Timestamp;
-  acknowledged_at: NullableTimestamp;
   updated_at: Timestamp;
 }
 

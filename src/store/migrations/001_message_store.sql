@@ -21,15 +21,16 @@ create table carelane.messages (
   duplicate_count   integer not null default 0,
   last_duplicate_at timestamptz,
   received_at       timestamptz not null default now(),
-  acknowledged_at   timestamptz,
   updated_at        timestamptz not null default now(),
   constraint messages_dedupe unique (source, dedupe_key)
 );
-create index messages_received_at on carelane.messages (received_at);
-create index messages_status on carelane.messages (status, received_at);
-create index messages_type on carelane.messages (message_type, received_at);
+-- Every index here is paid for by every inbound message before its ACK: keep only those searches need.
+-- received_at grows with id, so a BRIN index serves time ranges and retention at almost no write cost.
+create index messages_received_at on carelane.messages using brin (received_at);
 create index messages_correlation on carelane.messages (correlation_id);
 create index messages_external_id on carelane.messages (external_id) where external_id is not null;
+-- Messages that need attention are few: a partial index finds them without indexing the rest.
+create index messages_needing_attention on carelane.messages (status, id) where status in ('rejected', 'failed');
 
 -- What happened to a message after it was stored, in order.
 create table carelane.message_stages (
@@ -74,7 +75,6 @@ create index deliveries_key_unfinished on carelane.deliveries (lane, ordering_ke
   where status in ('pending', 'running') and ordering_key is not null;
 create index deliveries_running_lease on carelane.deliveries (lease_expires_at) where status = 'running';
 create index deliveries_message on carelane.deliveries (message_id);
-create index deliveries_endpoint_pending on carelane.deliveries (endpoint, id) where status = 'pending';
 create index deliveries_completed on carelane.deliveries (completed_at) where status = 'done';
 
 -- Circuit breaker state per endpoint, shared by every engine process.
