@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { RouteConfig } from '../config/index.ts';
-import { insertInbound, notifyLanes, recordAcknowledgments, type InsertOutcome } from '../store/messages.ts';
+import { insertInbound, notifyLanes, recordAcknowledgments, type InsertOutcome, type StoredInbound } from '../store/messages.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { metricMessageType } from '../observability/metrics.ts';
 import { findRoute } from './router.ts';
@@ -27,6 +27,17 @@ export interface InboundMessage {
 
 export type IngestResult = InsertOutcome;
 
+interface PendingWrite {
+  message: StoredInbound;
+  resolve: (outcome: InsertOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+// Two writes in flight keep the database busy while the next batch gathers; batches stay small enough that
+// one slow write delays few acknowledgments.
+const MAX_WRITES_IN_FLIGHT = 2;
+const MAX_BATCH = 64;
+
 /**
  * The front door of the engine: persists every inbound message (with its first processing step) before
  * the caller acknowledges it (DESIGN.md principle 1), and recognises duplicates.
@@ -39,6 +50,8 @@ export class Ingest {
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lanesToWake = new Set<string>();
+  private waiting: PendingWrite[] = [];
+  private writesInFlight = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
 
   constructor(pool: pg.Pool, routes: RouteConfig[], metrics?: Metrics) {
@@ -52,7 +65,7 @@ export class Ingest {
     const externalId = message.externalId?.trim() || null;
     const rejected = message.rejectedReason !== undefined;
     const route = rejected ? undefined : findRoute(this.routes, message.source, message.messageType);
-    const result = await insertInbound(this.pool, {
+    const result = await this.store({
       source: message.source,
       messageType: message.messageType,
       externalId,
@@ -73,6 +86,43 @@ export class Ingest {
     const outcome = result.duplicate ? 'duplicate' : rejected ? 'rejected' : 'accepted';
     this.metrics?.messagesReceived.inc({ source: message.source, type: metricMessageType(message.messageType), outcome });
     return result;
+  }
+
+  /**
+   * Group commit: messages arriving while a write is in flight are stored together by the next write, one
+   * statement and one commit for all of them. Each caller still gets its answer only after its own message
+   * is committed, so persist-before-acknowledge holds per message; with one sender there is no waiting at all.
+   */
+  private store(message: StoredInbound): Promise<InsertOutcome> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ message, resolve, reject });
+      this.writeNext();
+    });
+  }
+
+  private writeNext(): void {
+    while (this.writesInFlight < MAX_WRITES_IN_FLIGHT && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, MAX_BATCH);
+      this.writesInFlight++;
+      void this.write(batch).finally(() => {
+        this.writesInFlight--;
+        this.writeNext();
+      });
+    }
+  }
+
+  private async write(batch: PendingWrite[]): Promise<void> {
+    try {
+      const outcomes = await insertInbound(this.pool, batch.map((w) => w.message));
+      batch.forEach((w, i) => w.resolve(outcomes[i]!));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]!.reject(error);
+        return;
+      }
+      // One bad message must not fail the others: store each on its own to find it.
+      for (const w of batch) await insertInbound(this.pool, [w.message]).then(([outcome]) => w.resolve(outcome!), w.reject);
+    }
   }
 
   /**

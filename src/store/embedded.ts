@@ -33,7 +33,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
   const postmasterPid = readPostmasterPid(dir);
 
   if (previous && postmasterPid && isAlive(postmasterPid)) {
-    if (isAlive(previous.ownerPid) && previous.ownerPid !== process.pid) {
+    if (isAlive(previous.ownerPid)) {
       return { url: urlFor(previous), stop: async () => {} };
     }
     // The owner died without stopping its server (kill -9): stop the orphan before starting our own.

@@ -30,52 +30,86 @@ export interface InsertOutcome {
 }
 
 /**
- * Persists an inbound message and its routing step in one statement (one round trip, one commit), or, if the
- * same message was already received from this source, counts the duplicate and returns the first copy.
+ * Persists inbound messages and their routing steps in one statement (one round trip, one commit for the lot),
+ * in the order given, so ids follow arrival order. A message already received from its source (same dedupe
+ * key, also within the batch) is not stored again: its duplicate is counted and the first copy returned.
  */
-export async function insertInbound(db: Queryable, message: StoredInbound): Promise<InsertOutcome> {
-  const { rows } = await db.query<{ id: number; correlation_id: string }>({
-    // Prepared once per connection: this is the statement every inbound message runs before its ACK.
+export async function insertInbound(db: Queryable, messages: StoredInbound[]): Promise<InsertOutcome[]> {
+  const firstOfKey = new Map<string, number>();
+  const distinct: StoredInbound[] = [];
+  messages.forEach((m, index) => {
+    const key = `${m.source}\u0000${m.dedupeKey}`;
+    if (!firstOfKey.has(key)) {
+      firstOfKey.set(key, index);
+      distinct.push(m);
+    }
+  });
+  const column = <T>(pick: (m: StoredInbound) => T) => distinct.map(pick);
+  const { rows } = await db.query<{ id: number; source: string; dedupe_key: string; correlation_id: string }>({
+    // Prepared once per connection: every inbound message runs this statement before its ACK.
     name: 'carelane_insert_inbound',
-    text: `with inserted as (
+    text: `with input as (
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::text[], $10::bytea[], $11::int[], $12::bool[], $13::text[], $14::text[], $15::text[], $16::text[])
+         with ordinality as t(source, message_type, external_id, dedupe_key, content_hash, correlation_id, status, status_reason,
+                              content_type, payload, payload_size, payload_truncated, ack_payload, lane, flow, ordering_key, position)
+     ), inserted as (
        insert into carelane.messages (source, message_type, external_id, dedupe_key, content_hash, correlation_id, status,
                                       status_reason, content_type, payload, payload_size, payload_truncated, ack_payload)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       select source, message_type, external_id, dedupe_key, content_hash, correlation_id, status, status_reason,
+              content_type, payload, payload_size, payload_truncated, ack_payload
+       from input order by position
        on conflict (source, dedupe_key) do nothing
-       returning id, correlation_id
+       returning id, source, dedupe_key, correlation_id
      ), routed as (
        insert into carelane.deliveries (message_id, correlation_id, lane, action, endpoint, idempotency_key, ordering_key, payload, status)
-       select id, correlation_id, $14, 'route', 'internal', 'route:' || id, $16, jsonb_build_object('flow', $15::text), 'pending'
-       from inserted where $14::text is not null
+       select i.id, i.correlation_id, input.lane, 'route', 'internal', 'route:' || i.id, input.ordering_key,
+              jsonb_build_object('flow', input.flow), 'pending'
+       from inserted i join input on input.source = i.source and input.dedupe_key = i.dedupe_key
+       where input.lane is not null
+       order by i.id
      )
-     select id, correlation_id from inserted`,
+     select id, source, dedupe_key, correlation_id from inserted`,
     values: [
-      message.source,
-      message.messageType,
-      message.externalId,
-      message.dedupeKey,
-      message.contentHash,
-      message.correlationId,
-      message.status,
-      message.statusReason,
-      message.contentType,
-      message.payload,
-      message.payloadSize,
-      message.payloadTruncated,
-      message.ackPayload,
-      message.route?.lane ?? null,
-      message.route?.flow ?? null,
-      message.route?.orderingKey ?? null,
+      column((m) => m.source),
+      column((m) => m.messageType),
+      column((m) => m.externalId),
+      column((m) => m.dedupeKey),
+      column((m) => m.contentHash),
+      column((m) => m.correlationId),
+      column((m) => m.status),
+      column((m) => m.statusReason),
+      column((m) => m.contentType),
+      column((m) => m.payload),
+      column((m) => m.payloadSize),
+      column((m) => m.payloadTruncated),
+      column((m) => m.ackPayload),
+      column((m) => m.route?.lane ?? null),
+      column((m) => m.route?.flow ?? null),
+      column((m) => m.route?.orderingKey ?? null),
     ],
   });
-  const inserted = rows[0];
-  if (inserted) return { messageId: inserted.id, correlationId: inserted.correlation_id, duplicate: false, ackPayload: message.ackPayload, status: message.status };
-  const { rows: existing } = await db.query<{ id: number; correlation_id: string; ack_payload: string | null; status: MessageStatus }>(
+  const stored = new Map(rows.map((r) => [`${r.source}\u0000${r.dedupe_key}`, r]));
+  const outcomes: InsertOutcome[] = [];
+  for (const [index, message] of messages.entries()) {
+    const key = `${message.source}\u0000${message.dedupeKey}`;
+    const row = stored.get(key);
+    if (row && firstOfKey.get(key) === index) {
+      outcomes.push({ messageId: row.id, correlationId: row.correlation_id, duplicate: false, ackPayload: message.ackPayload, status: message.status });
+    } else {
+      outcomes.push(await countDuplicate(db, message));
+    }
+  }
+  return outcomes;
+}
+
+async function countDuplicate(db: Queryable, message: StoredInbound): Promise<InsertOutcome> {
+  const { rows } = await db.query<{ id: number; correlation_id: string; ack_payload: string | null; status: MessageStatus }>(
     `update carelane.messages set duplicate_count = duplicate_count + 1, last_duplicate_at = now()
      where source = $1 and dedupe_key = $2 returning id, correlation_id, ack_payload, status`,
     [message.source, message.dedupeKey],
   );
-  const first = existing[0];
+  const first = rows[0];
   if (!first) throw new Error('message vanished between insert and duplicate lookup');
   return { messageId: first.id, correlationId: first.correlation_id, duplicate: true, ackPayload: first.ack_payload, status: first.status };
 }
