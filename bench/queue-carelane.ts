@@ -24,6 +24,8 @@ export interface CarelaneQueueOptions {
   count: number;
   workers: number;
   claimBatch: number;
+  /** lane prefetch: deliveries claimed ahead of free slots */
+  prefetch: number;
   enqueueBatch: number;
   keys: number;
   keep: boolean;
@@ -54,7 +56,7 @@ export async function runCarelaneQueue(server: BenchServer, options: CarelaneQue
         `routes: [{ lane: ${LANE}, flow: noop }]`,
         'engine:',
         '  lanes:',
-        `    ${LANE}: { concurrency: ${options.workers}, claimBatch: ${options.claimBatch}, priority: 50 }`,
+        `    ${LANE}: { concurrency: ${options.workers}, claimBatch: ${options.claimBatch}, prefetch: ${options.prefetch}, priority: 50 }`,
       ].join('\n'),
       {},
     );
@@ -92,7 +94,7 @@ export async function runCarelaneQueue(server: BenchServer, options: CarelaneQue
       p50Ms: round(stats!.p50, 3),
       p99Ms: round(stats!.p99, 3),
       orderingViolations: stats!.violations,
-      setup: `lane concurrency ${options.workers}, claimBatch ${options.claimBatch}, per-key FIFO on ${options.keys} keys`,
+      setup: `lane concurrency ${options.workers}, claimBatch ${options.claimBatch}, prefetch ${options.prefetch}: <= ${options.workers + options.prefetch} claimed, per-key FIFO on ${options.keys} keys`,
     };
   } finally {
     await database.close();

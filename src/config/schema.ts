@@ -10,6 +10,7 @@ export const LaneSchema = Type.Object(
     concurrency: Type.Integer({ minimum: 1, maximum: 512, default: 4, description: 'deliveries run at once on this lane, per process' }),
     priority: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'higher lanes are claimed first on every wake-up' }),
     claimBatch: Type.Integer({ minimum: 1, maximum: 500, default: 20, description: 'deliveries claimed per round trip' }),
+    prefetch: Type.Integer({ minimum: 0, maximum: 1000, default: 0, description: 'deliveries claimed ahead of free slots, per process (more throughput for short handlers; held work waits on this node)' }),
     maxBacklog: Type.Integer({ minimum: 0, default: 0, description: 'pending deliveries above which new inbound for this lane is refused (0 = no limit)' }),
   },
   Strict,
@@ -102,9 +103,9 @@ export const ConfigSchema = Type.Object(
         reaperIntervalMs: Type.Integer({ minimum: 100, default: 5000 }),
         lanes: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), LaneSchema, {
           default: {
-            critical: { concurrency: 8, priority: 90, claimBatch: 10, maxBacklog: 0 },
-            standard: { concurrency: 8, priority: 50, claimBatch: 20, maxBacklog: 0 },
-            bulk: { concurrency: 4, priority: 10, claimBatch: 50, maxBacklog: 0 },
+            critical: { concurrency: 8, priority: 90, claimBatch: 10, prefetch: 0, maxBacklog: 0 },
+            standard: { concurrency: 8, priority: 50, claimBatch: 20, prefetch: 0, maxBacklog: 0 },
+            bulk: { concurrency: 4, priority: 10, claimBatch: 50, prefetch: 16, maxBacklog: 0 },
           },
         }),
         retry: Type.Object(RetrySchema.properties, { ...Strict, default: {} }),

@@ -56,6 +56,8 @@ export class Engine {
   private readonly options: EngineOptions;
   private readonly lanes: LaneWorker[];
   private readonly running = new Map<number, AbortController>();
+  /** every delivery this node has claimed and not finished, running or waiting in a lane's prefetch */
+  private readonly held = new Set<number>();
   private readonly drain = new DrainLimiter();
   private readonly batcher: CompletionBatcher;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -99,6 +101,7 @@ export class Engine {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
+    await Promise.all(this.lanes.map((lane) => lane.returnBuffered()));
     const deadline = Date.now() + graceMs;
     while (this.inFlight() > 0 && Date.now() < deadline) await sleep(20);
     for (const controller of this.running.values()) controller.abort(new Error('engine stopping'));
@@ -120,8 +123,12 @@ export class Engine {
     this.lanes.find((l) => l.name === name)?.wake();
   }
 
-  /** Called by a lane worker for each delivery it claimed. Never throws. */
-  async execute(delivery: ClaimedDelivery): Promise<void> {
+  /**
+   * Called by a lane worker for each delivery it claimed. Never throws. `onAttemptOver` is called when the
+   * handler has finished, before its outcome is written, so the lane can start its next claim while this
+   * delivery's completion is being committed.
+   */
+  async execute(delivery: ClaimedDelivery, onAttemptOver: () => void = () => {}): Promise<void> {
     const { config, registry, pool, metrics } = this.options;
     const policy = policyFor(config, delivery.endpoint);
     const log = this.log.child({ correlationId: delivery.correlationId, deliveryId: delivery.id, action: delivery.action });
@@ -144,7 +151,12 @@ export class Engine {
         }
         return (await handler.run(delivery, context)) ?? {};
       };
-      const result = await withDeadline(attempt(), controller, policy.timeoutMs, delivery);
+      let result: HandlerResult;
+      try {
+        result = await withDeadline(attempt(), controller, policy.timeoutMs, delivery);
+      } finally {
+        onAttemptOver();
+      }
       metrics?.attemptDuration.observe({ lane: delivery.lane, endpoint: delivery.endpoint }, (performance.now() - started) / 1000);
       await this.complete(delivery, result);
       metrics?.deliveriesProcessed.inc({ lane: delivery.lane, action: delivery.action, endpoint: delivery.endpoint });
@@ -160,6 +172,7 @@ export class Engine {
       }
     } finally {
       this.running.delete(delivery.id);
+      this.held.delete(delivery.id);
     }
   }
 
@@ -235,7 +248,17 @@ export class Engine {
   }
 
   async claim(lane: string, limit: number): Promise<ClaimedDelivery[]> {
-    return claimDeliveries(this.options.pool, lane, this.nodeId, limit, this.options.config.engine.leaseMs);
+    const claimed = await claimDeliveries(this.options.pool, lane, this.nodeId, limit, this.options.config.engine.leaseMs);
+    for (const delivery of claimed) this.held.add(delivery.id);
+    return claimed;
+  }
+
+  /** Returns a claimed delivery that was never started to its queue, without counting an attempt. */
+  async giveBack(delivery: ClaimedDelivery): Promise<void> {
+    await reschedule(this.options.pool, delivery.id, this.nodeId, new Date(), undefined, true).catch(() => {
+      // The lease will expire and the delivery will be taken over.
+    });
+    this.held.delete(delivery.id);
   }
 
   private async listen(): Promise<void> {
@@ -276,7 +299,7 @@ export class Engine {
   }
 
   private async heartbeat(): Promise<void> {
-    await extendLeases(this.options.pool, this.nodeId, [...this.running.keys()], this.options.config.engine.leaseMs);
+    await extendLeases(this.options.pool, this.nodeId, [...this.held], this.options.config.engine.leaseMs);
   }
 
   private async reap(): Promise<void> {
@@ -302,7 +325,12 @@ class LaneWorker {
   readonly name: string;
   readonly settings: LaneConfig;
   private readonly engine: Engine;
+  /** handlers running */
   private inflight = 0;
+  /** attempts over whose outcome is still being written */
+  private settling = 0;
+  /** claimed ahead (lane prefetch), waiting for a free slot; their leases are renewed like running ones */
+  private readonly buffered: ClaimedDelivery[] = [];
   private pumping = false;
   private wanted = false;
 
@@ -321,21 +349,47 @@ class LaneWorker {
     void this.pump();
   }
 
+  /** Starts buffered deliveries while handler slots are free. */
+  private dispatch(): void {
+    while (this.inflight < this.settings.concurrency && this.buffered.length > 0) {
+      const delivery = this.buffered.shift()!;
+      this.inflight++;
+      let attemptOver = false;
+      const release = () => {
+        if (attemptOver) return;
+        attemptOver = true;
+        this.inflight--;
+        this.settling++;
+        this.dispatch();
+        this.wake();
+      };
+      void this.engine.execute(delivery, release).finally(() => {
+        release();
+        this.settling--;
+        this.wake();
+      });
+    }
+  }
+
+  /** Gives back what was claimed but not started (engine stopping): it was never attempted. */
+  async returnBuffered(): Promise<void> {
+    const left = this.buffered.splice(0);
+    await Promise.all(left.map((delivery) => this.engine.giveBack(delivery)));
+  }
+
   private async pump(): Promise<void> {
     this.pumping = true;
+    const { concurrency, prefetch, claimBatch } = this.settings;
+    const capacity = concurrency + prefetch;
     try {
       do {
         this.wanted = false;
-        while (this.engine.isRunning && this.inflight < this.settings.concurrency) {
-          const limit = Math.min(this.settings.claimBatch, this.settings.concurrency - this.inflight);
+        // Bounded twice: claimed work held here, and outcomes not yet written (a slow database slows claiming).
+        while (this.engine.isRunning && this.inflight + this.buffered.length < capacity && this.settling < capacity) {
+          const limit = Math.min(claimBatch, capacity - this.inflight - this.buffered.length);
           const claimed = await this.engine.claim(this.name, limit);
-          for (const delivery of claimed) {
-            this.inflight++;
-            void this.engine.execute(delivery).finally(() => {
-              this.inflight--;
-              this.wake();
-            });
-          }
+          this.buffered.push(...claimed);
+          this.dispatch();
           if (claimed.length < limit) break;
         }
       } while (this.wanted && this.engine.isRunning);

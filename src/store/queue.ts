@@ -123,8 +123,10 @@ export async function enqueueDeliveries(db: Queryable, deliveries: NewDelivery[]
  * - an endpoint whose circuit is not closed is skipped: its deliveries wait without burning attempts.
  */
 export async function claimDeliveries(db: Queryable, lane: string, node: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-  const { rows } = await db.query<ClaimedRow>(
-    `with ready as (
+  const { rows } = await db.query<ClaimedRow>({
+    // Named, so each connection plans it once: planning this statement costs as much as running it.
+    name: 'carelane_claim',
+    text: `with ready as (
        select d.id
        from carelane.deliveries d
        where d.lane = $1 and d.status = 'pending' and d.run_after <= now()
@@ -148,8 +150,8 @@ export async function claimDeliveries(db: Queryable, lane: string, node: string,
             e.consecutive_failures as endpoint_failures, e.closed_at as endpoint_closed_at
      from claimed c left join carelane.endpoints e on e.name = c.endpoint
      order by c.id`,
-    [lane, node, limit, leaseMs],
-  );
+    values: [lane, node, limit, leaseMs],
+  });
   return rows.map(toClaimed);
 }
 
@@ -221,12 +223,13 @@ export async function markDone(db: Queryable, id: number, node: string): Promise
 
 /** Marks many no-follow-up deliveries done in one statement; returns the ids this node still held. */
 export async function markManyDone(db: Queryable, ids: number[], node: string): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    `update carelane.deliveries
+  const { rows } = await db.query<{ id: number }>({
+    name: 'carelane_mark_many_done',
+    text: `update carelane.deliveries
      set status = 'done', completed_at = now(), locked_by = null, lease_expires_at = null, needs_lookup = false
      where id = any($1::bigint[]) and locked_by = $2 and status = 'running' returning id`,
-    [ids, node],
-  );
+    values: [ids, node],
+  });
   return rows.map((r) => r.id);
 }
 
