@@ -24,6 +24,10 @@ create table carelane.messages (
   updated_at        timestamptz not null default now(),
   constraint messages_dedupe unique (source, dedupe_key)
 );
+-- Keep typical messages (up to ~8 kB) in the row instead of TOAST: storing one out of line costs a second
+-- heap insert and index insert before the ACK. Updates of status stay cheap: PostgreSQL logs only the changed
+-- middle of a row updated in place.
+alter table carelane.messages set (toast_tuple_target = 8160);
 -- Every index here is paid for by every inbound message before its ACK: keep only those searches need.
 -- received_at grows with id, so a BRIN index serves time ranges and retention at almost no write cost.
 create index messages_received_at on carelane.messages using brin (received_at);
