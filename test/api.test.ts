@@ -135,7 +135,9 @@ describe('HTTP API', () => {
     expect((await call('/healthz', { token: null })).status).toBe(200);
     expect(await (await call('/readyz', { token: null })).json()).toMatchObject({ status: 'ready' });
     const metrics = await (await call('/metrics', { token: null })).text();
-    expect(metrics).toMatch(/carelane_messages_received_total\{source="http:ehr",type="other",outcome="accepted"\} \d+/);
+    expect(metrics).toMatch(/carelane_messages_received_total\{source="http:ehr",type="SupplyRequest",outcome="accepted"\} 1/);
+    expect(metrics).toMatch(/carelane_messages_settled_total\{type="SupplyRequest",lane="standard",outcome="processed"\} [12]/);
+    expect(metrics).toMatch(/carelane_messages_settled_total\{type="unknown",lane="standard",outcome="failed"\} 1/);
     expect(metrics).toContain('carelane_queue_depth');
     expect(metrics).toContain('carelane_delivery_latency_seconds_bucket');
     const openapi = (await (await call('/docs/json', { token: null })).json()) as { paths: Record<string, unknown> };

@@ -23,7 +23,7 @@ import {
   type ClaimedDelivery,
 } from '../store/queue.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import { metricMessageType, type Metrics } from '../observability/metrics.ts';
 import type { HandlerRegistry, HandlerResult } from './handlers.ts';
 import { decideRetry, policyFor } from './retry-policy.ts';
 import { DrainLimiter } from './drain-limiter.ts';
@@ -183,16 +183,21 @@ export class Engine {
       if (!(await this.batcher.complete(delivery.id))) throw new LeaseLostError();
       return;
     }
-    await inTransaction(pool, async (tx) => {
+    const settled = await inTransaction(pool, async (tx) => {
       if (!(await markDone(tx, delivery.id, this.nodeId))) throw new LeaseLostError();
       if (result.next?.length) await enqueueDeliveries(tx, result.next);
       if (result.inTransaction) await result.inTransaction(tx);
       if (delivery.messageId !== null) {
         for (const stage of result.stages ?? []) await recordStage(tx, delivery.messageId, stage.stage, stage.outcome ?? 'ok', stage.detail);
-        await settleMessage(tx, delivery.messageId);
       }
       if (delivery.endpointFailures > 0) await recordEndpointSuccess(tx, delivery.endpoint);
+      return delivery.messageId === null ? undefined : settleMessage(tx, delivery.messageId);
     });
+    this.countSettled(delivery, settled);
+  }
+
+  private countSettled(delivery: ClaimedDelivery, settled: { messageType: string; status: string } | undefined): void {
+    if (settled) this.options.metrics?.messagesSettled.inc({ type: metricMessageType(settled.messageType), lane: delivery.lane, outcome: settled.status });
   }
 
   private async fail(delivery: ClaimedDelivery, error: CarelaneError, log: Logger): Promise<void> {
@@ -225,6 +230,7 @@ export class Engine {
     });
     if (outcome.kind === 'exception') {
       metrics?.exceptionsOpened.inc({ type: outcome.type });
+      this.countSettled(delivery, outcome.settled);
       log.warn({ exceptionId: outcome.exceptionId, type: outcome.type, class: error.failureClass, code: error.code }, 'delivery moved to exceptions');
     } else {
       log.info({ outcome: outcome.kind, class: error.failureClass, code: error.code }, 'delivery attempt failed');
@@ -240,11 +246,12 @@ export class Engine {
       detail: { code: error.code, where: error.where ?? null, action: delivery.action, endpoint: delivery.endpoint },
     });
     if (exceptionId === undefined) throw new LeaseLostError();
+    let settled: Awaited<ReturnType<typeof settleMessage>>;
     if (delivery.messageId !== null) {
       await recordStage(tx, delivery.messageId, `${delivery.action}: moved to exceptions`, 'error', { exceptionId, type, class: error.failureClass, error: lastError });
-      await settleMessage(tx, delivery.messageId);
+      settled = await settleMessage(tx, delivery.messageId);
     }
-    return { kind: 'exception' as const, exceptionId, type };
+    return { kind: 'exception' as const, exceptionId, type, settled };
   }
 
   async claim(lane: string, limit: number): Promise<ClaimedDelivery[]> {
@@ -386,7 +393,11 @@ class LaneWorker {
         this.wanted = false;
         // Bounded twice: claimed work held here, and outcomes not yet written (a slow database slows claiming).
         while (this.engine.isRunning && this.inflight + this.buffered.length < capacity && this.settling < capacity) {
-          const limit = Math.min(claimBatch, capacity - this.inflight - this.buffered.length);
+          const room = capacity - this.inflight - this.buffered.length;
+          // With work in hand, wait until half a batch fits: fewer, fuller claims (one round trip each).
+          const busy = this.inflight + this.buffered.length > 0;
+          if (busy && prefetch > 0 && room < Math.min(claimBatch, capacity) / 2) break;
+          const limit = Math.min(claimBatch, room);
           const claimed = await this.engine.claim(this.name, limit);
           this.buffered.push(...claimed);
           this.dispatch();

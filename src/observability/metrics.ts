@@ -4,7 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 // from a message's type field, never identifiers of a patient or an order. Message types are normalised so a
 // sender can't create unbounded series.
 
-const MESSAGE_TYPE = /^[A-Z0-9]{1,8}([\^_][A-Z0-9]{1,8}){0,2}$/;
+// HL7 'ADT^A01', X12 '850', FHIR 'SupplyRequest'; anything else is counted as 'other'.
+const MESSAGE_TYPE = /^[A-Za-z0-9]{1,32}([\^_][A-Za-z0-9]{1,16}){0,2}$/;
 export const metricMessageType = (type: string): string => (MESSAGE_TYPE.test(type) ? type : 'other');
 
 export interface GaugeSource {
@@ -19,6 +20,12 @@ export class Metrics {
     name: 'carelane_messages_received_total',
     help: 'Inbound messages persisted, by source, type and outcome (accepted, duplicate, rejected)',
     labelNames: ['source', 'type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly messagesSettled = new Counter({
+    name: 'carelane_messages_settled_total',
+    help: 'Messages whose processing ended, by type, lane of their last step and outcome (processed, failed)',
+    labelNames: ['type', 'lane', 'outcome'] as const,
     registers: [this.registry],
   });
   readonly deliveriesProcessed = new Counter({

@@ -351,17 +351,22 @@ export async function closeIdleEndpoint(db: Queryable, endpoint: string): Promis
 
 // ---- message status follows its deliveries ----
 
-/** Sets a message processed once none of its deliveries is unfinished and none failed. */
-export async function settleMessage(db: Queryable, messageId: number): Promise<void> {
-  await db.query(
+/**
+ * Sets a message processed once none of its deliveries is unfinished and none failed (failed if one did).
+ * Returns the message's type and new status when it settled, for the processed/failed metrics.
+ */
+export async function settleMessage(db: Queryable, messageId: number): Promise<{ messageType: string; status: 'processed' | 'failed' } | undefined> {
+  const { rows } = await db.query<{ messageType: string; status: 'processed' | 'failed' }>(
     `update carelane.messages m
      set status = case when exists (select 1 from carelane.deliveries d where d.message_id = m.id and d.status = 'exception')
                        then 'failed' else 'processed' end,
          updated_at = now()
      where m.id = $1 and m.status in ('received', 'processing', 'failed')
-       and not exists (select 1 from carelane.deliveries d where d.message_id = m.id and d.status in ('pending', 'running'))`,
+       and not exists (select 1 from carelane.deliveries d where d.message_id = m.id and d.status in ('pending', 'running'))
+     returning m.message_type as "messageType", m.status`,
     [messageId],
   );
+  return rows[0];
 }
 
 export async function recordStage(db: Queryable, messageId: number, stage: string, outcome: 'ok' | 'error' | 'skipped', detail?: unknown): Promise<void> {
