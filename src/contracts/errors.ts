@@ -63,6 +63,11 @@ export const businessError = (exceptionType: string, message: string, options: O
  */
 export function classify(error: unknown): CarelaneError {
   if (error instanceof CarelaneError) return error;
+  // PostgreSQL serialization failures and deadlocks (SQLSTATE 40001, 40P01) succeed when simply retried.
+  const sqlState = (error as { code?: unknown }).code;
+  if (sqlState === '40001' || sqlState === '40P01') {
+    return new CarelaneError('transient', (error as Error).message, { code: `postgres_${sqlState}`, cause: error });
+  }
   const message = error instanceof Error ? error.message : String(error);
   return new CarelaneError('permanent', message, { code: 'unexpected_error', cause: error });
 }

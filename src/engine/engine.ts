@@ -158,7 +158,15 @@ export class Engine {
         onAttemptOver();
       }
       metrics?.attemptDuration.observe({ lane: delivery.lane, endpoint: delivery.endpoint }, (performance.now() - started) / 1000);
-      await this.complete(delivery, result);
+      try {
+        await this.complete(delivery, result);
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+        // The effect happened but its completion was not recorded. Leave the lease to expire: the delivery is then
+        // taken over and looked up before anything is sent again, never parked as if it had failed.
+        log.error({ err: (error as Error).message }, 'completion not recorded (database unavailable); the delivery will be looked up and finished');
+        return;
+      }
       metrics?.deliveriesProcessed.inc({ lane: delivery.lane, action: delivery.action, endpoint: delivery.endpoint });
       metrics?.deliveryLatency.observe({ lane: delivery.lane, endpoint: delivery.endpoint }, (Date.now() - delivery.createdAt.getTime()) / 1000);
     } catch (error) {
@@ -436,3 +444,10 @@ async function withDeadline<T>(work: Promise<T>, controller: AbortController, ti
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Connection-level failures (SQLSTATE class 08, admin shutdown 57P01..57P03, or a socket error), not a query's fault. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return error instanceof Error && /Connection terminated|ECONNREFUSED|ECONNRESET/.test(error.message);
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
+}
