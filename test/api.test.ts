@@ -60,7 +60,8 @@ describe('HTTP API', () => {
 
     const detail = await waitFor(async () => {
       const d = (await (await call(`/api/v1/messages/${accepted.messageId}`)).json()) as { status: string; stages: Array<{ stage: string }>; payload: string | null };
-      return d.status === 'processed' ? d : undefined;
+      // the acknowledgment is recorded in batches, so it may land after processing has finished
+      return d.status === 'processed' && d.stages.some((s) => s.stage === 'acknowledged') ? d : undefined;
     });
     expect(detail.stages.map((s) => s.stage)).toEqual(['acknowledged', 'parsed', 'routed', 'flow.noop: accepted, no effect configured']);
     expect(detail.payload).toBeNull();
