@@ -1,0 +1,128 @@
+// The subset of Odoo's data model the simulator serves, per version. Field names follow reference/odoo.md §2
+// (OpenUpgrade analyses of the real models); only fields the Carelane gateways read or write are declared.
+
+export type SimVersion = 16 | 17 | 18 | 19;
+
+export type FieldType = 'char' | 'text' | 'integer' | 'float' | 'boolean' | 'selection' | 'many2one' | 'one2many' | 'datetime' | 'date';
+
+export interface FieldDef {
+  type: FieldType;
+  required?: boolean;
+  relation?: string;
+  /** one2many: the many2one on `relation` pointing back */
+  inverse?: string;
+  selection?: readonly string[];
+  default?: unknown;
+}
+
+export interface ModelDef {
+  name: string;
+  /** label used in Odoo's access error messages */
+  description: string;
+  fields: Record<string, FieldDef>;
+  /** the many2one that makes `child_of` work (parent_path in Odoo) */
+  parentField?: string;
+  /** field shown as display_name in many2one values */
+  nameField?: string;
+}
+
+const char = (required = false): FieldDef => ({ type: 'char', required });
+const float = (defaultValue = 0): FieldDef => ({ type: 'float', default: defaultValue });
+const m2o = (relation: string, required = false): FieldDef => ({ type: 'many2one', relation, required });
+const bool = (defaultValue = false): FieldDef => ({ type: 'boolean', default: defaultValue });
+const sel = (selection: readonly string[], defaultValue?: string): FieldDef => ({ type: 'selection', selection, ...(defaultValue ? { default: defaultValue } : {}) });
+
+export function modelsFor(version: SimVersion): Map<string, ModelDef> {
+  // 16–17: detailed_type (product = storable) drives type; 18: detailed_type deleted, type loses 'product',
+  // is_storable added (reference/odoo.md §2.1, OpenUpgrade stock 18.0).
+  const productType: Record<string, FieldDef> =
+    version >= 18
+      ? { type: sel(['consu', 'service', 'combo'], 'consu'), is_storable: bool() }
+      : { detailed_type: sel(['consu', 'service', 'product'], 'consu'), type: sel(['consu', 'service', 'product'], 'consu') };
+  // stock.move: quantity_done (16) → quantity + picked (17+); name required ≤18, removed in 19 (§2.6).
+  const moveDone: Record<string, FieldDef> = version >= 17 ? { quantity: float(), picked: bool() } : { quantity_done: float() };
+  const moveName: Record<string, FieldDef> = version <= 18 ? { name: char(true) } : {};
+  // stock.move.line: reserved_uom_qty + qty_done (16) → quantity + picked (17+) (§2.6).
+  const lineQty: Record<string, FieldDef> = version >= 17 ? { quantity: float(), picked: bool() } : { reserved_uom_qty: float(), qty_done: float() };
+  const common: Record<string, FieldDef> = { create_date: { type: 'datetime' }, write_date: { type: 'datetime' } };
+  const defs: ModelDef[] = [
+    { name: 'res.users', description: 'User', fields: { name: char(true), login: char(true) } },
+    { name: 'res.company', description: 'Companies', fields: { name: char(true) } },
+    { name: 'res.partner', description: 'Contact', fields: { name: char(true), is_company: bool(), ref: char(), supplier_rank: { type: 'integer', default: 0 } } },
+    { name: 'uom.uom', description: 'Product Unit of Measure', fields: { name: char(true) } },
+    { name: 'product.template', description: 'Product', fields: { name: char(true), default_code: char(), tracking: sel(['none', 'lot', 'serial'], 'none'), ...productType } },
+    {
+      name: 'product.product',
+      description: 'Product Variant',
+      fields: {
+        name: char(true),
+        default_code: char(),
+        barcode: char(),
+        product_tmpl_id: m2o('product.template'),
+        tracking: sel(['none', 'lot', 'serial'], 'none'),
+        uom_id: m2o('uom.uom'),
+        active: bool(true),
+        ...productType,
+      },
+    },
+    {
+      name: 'stock.location',
+      description: 'Inventory Locations',
+      parentField: 'location_id',
+      nameField: 'complete_name',
+      fields: { name: char(true), complete_name: char(), usage: sel(['supplier', 'view', 'internal', 'customer', 'inventory', 'production', 'transit'], 'internal'), location_id: m2o('stock.location'), active: bool(true) },
+    },
+    { name: 'stock.warehouse', description: 'Warehouse', fields: { name: char(true), code: char(true), lot_stock_id: m2o('stock.location') } },
+    {
+      name: 'stock.picking.type',
+      description: 'Picking Type',
+      fields: { name: char(true), code: sel(['incoming', 'outgoing', 'internal'], 'internal'), sequence_code: char(true), default_location_src_id: m2o('stock.location'), default_location_dest_id: m2o('stock.location'), warehouse_id: m2o('stock.warehouse') },
+    },
+    // stock.lot in every supported version: renamed from stock.production.lot in 16.0 (§2.5).
+    { name: 'stock.lot', description: 'Lot/Serial', fields: { name: char(true), product_id: m2o('product.product', true), company_id: { ...m2o('res.company', true), default: 1 }, ref: char(), expiration_date: { type: 'datetime' } } },
+    {
+      name: 'stock.quant',
+      description: 'Quants',
+      fields: { product_id: m2o('product.product', true), location_id: m2o('stock.location', true), lot_id: m2o('stock.lot'), quantity: float(), reserved_quantity: float(), in_date: { type: 'datetime' } },
+    },
+    {
+      name: 'stock.picking',
+      description: 'Transfer',
+      fields: {
+        name: char(),
+        picking_type_id: m2o('stock.picking.type', true),
+        location_id: m2o('stock.location', true),
+        location_dest_id: m2o('stock.location', true),
+        partner_id: m2o('res.partner'),
+        origin: char(),
+        scheduled_date: { type: 'datetime' },
+        state: sel(['draft', 'waiting', 'confirmed', 'assigned', 'done', 'cancel'], 'draft'),
+        move_ids: { type: 'one2many', relation: 'stock.move', inverse: 'picking_id' },
+        move_line_ids: { type: 'one2many', relation: 'stock.move.line', inverse: 'picking_id' },
+      },
+    },
+    {
+      name: 'stock.move',
+      description: 'Stock Move',
+      fields: {
+        ...moveName,
+        product_id: m2o('product.product', true),
+        product_uom_qty: { type: 'float', required: true },
+        product_uom: m2o('uom.uom'),
+        location_id: m2o('stock.location', true),
+        location_dest_id: m2o('stock.location', true),
+        picking_id: m2o('stock.picking'),
+        state: sel(['draft', 'waiting', 'confirmed', 'partially_available', 'assigned', 'done', 'cancel'], 'draft'),
+        move_line_ids: { type: 'one2many', relation: 'stock.move.line', inverse: 'move_id' },
+        ...moveDone,
+      },
+    },
+    {
+      name: 'stock.move.line',
+      description: 'Product Moves (Stock Move Line)',
+      fields: { move_id: m2o('stock.move'), picking_id: m2o('stock.picking'), product_id: m2o('product.product', true), location_id: m2o('stock.location', true), location_dest_id: m2o('stock.location', true), lot_id: m2o('stock.lot'), ...lineQty },
+    },
+    { name: 'ir.model.data', description: 'Model Data', fields: { module: char(true), name: char(true), model: char(true), res_id: { type: 'integer' }, noupdate: bool() } },
+  ];
+  return new Map(defs.map((def) => [def.name, { ...def, fields: { ...def.fields, ...common } }]));
+}

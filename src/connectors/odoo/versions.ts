@@ -1,0 +1,28 @@
+import type { OdooVersion } from './types.ts';
+
+// Field and model names that differ between the supported versions. Each line cites reference/odoo.md §2,
+// whose facts come from OpenUpgrade's upgrade analyses (diffs of the real Odoo models).
+
+/** `stock.production.lot` was renamed `stock.lot` IN 16.0 (§2.5; OpenUpgrade stock 16.0 pre-migration
+ * `_models_renames`), so every supported version uses stock.lot. */
+export const lotModel = (_version: OdooVersion): string => 'stock.lot';
+
+/** 16–17: `detailed_type` ∈ consu/service/product (product = storable); 18+: `type` ∈ consu/service/combo plus
+ * boolean `is_storable` (§2.1, OpenUpgrade stock 18.0). */
+export function productTypeValues(version: OdooVersion, storable: boolean): Record<string, unknown> {
+  return version >= 18 ? { type: 'consu', is_storable: storable } : { detailed_type: storable ? 'product' : 'consu' };
+}
+export const productTypeFields = (version: OdooVersion): string[] => (version >= 18 ? ['type', 'is_storable'] : ['detailed_type']);
+export function isStorable(version: OdooVersion, record: Record<string, unknown>): boolean {
+  return version >= 18 ? record.is_storable === true : record.detailed_type === 'product';
+}
+
+/** Done quantity of a move: `quantity_done` ≤16, `quantity` (+ boolean `picked`) from 17 (§2.6, OpenUpgrade
+ * stock 17.0 `_field_renames`). */
+export const moveDoneQuantityField = (version: OdooVersion): string => (version >= 17 ? 'quantity' : 'quantity_done');
+
+/** `stock.move.name` is required up to 18 and removed in 19 (§2.6). */
+export const moveNeedsName = (version: OdooVersion): boolean => version <= 18;
+
+/** purchase.order.line `product_uom` → `product_uom_id` in 19 (§2.1, OpenUpgrade purchase 19.0). */
+export const purchaseLineUomField = (version: OdooVersion): string => (version >= 19 ? 'product_uom_id' : 'product_uom');
