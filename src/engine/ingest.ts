@@ -1,3 +1,4 @@
+import type { InboundMessage, InboundSink } from '../contracts/inbound.ts';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { RouteConfig } from '../config/index.ts';
@@ -6,24 +7,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { metricMessageType } from '../observability/metrics.ts';
 import { findRoute } from './router.ts';
 
-export interface InboundMessage {
-  source: string;
-  messageType: string;
-  /** the sender's own message id (MSH-10, ...): duplicates are detected on it, else on the content hash */
-  externalId?: string | null;
-  /** the numbering authority of externalId when one source carries several senders (e.g. MSH-3^MSH-4) */
-  dedupeScope?: string | null;
-  payload: Buffer;
-  contentType: string;
-  correlationId: string;
-  /** built before persisting, so a duplicate is answered with exactly what the first copy got */
-  ackPayload?: string | null;
-  /** set when the input is refused: it is stored for inspection and not processed */
-  rejectedReason?: string;
-  truncated?: boolean;
-  /** per-key FIFO for processing; default: the source, so one sender's messages are processed in order */
-  orderingKey?: string | null;
-}
+export type { InboundMessage };
 
 export type IngestResult = InsertOutcome;
 
@@ -42,7 +26,7 @@ const MAX_BATCH = 64;
  * The front door of the engine: persists every inbound message (with its first processing step) before
  * the caller acknowledges it (DESIGN.md principle 1), and recognises duplicates.
  */
-export class Ingest {
+export class Ingest implements InboundSink {
   private readonly pool: pg.Pool;
   private readonly routes: RouteConfig[];
   private readonly metrics: Metrics | undefined;

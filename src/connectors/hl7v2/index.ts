@@ -1,7 +1,8 @@
 // The HL7 v2 connector's door: what other layers use to receive (and, later, send) HL7 v2 over MLLP.
-export { startMllpListener, HL7_V2_CONTENT_TYPE, type MllpListener, type MllpListenerOptions, type InboundSink, type Hl7InboundMessage } from './mllp-listener.ts';
+export { startMllpListener, HL7_V2_CONTENT_TYPE, type MllpListener, type MllpListenerOptions, type Hl7InboundMessage } from './mllp-listener.ts';
 export { MllpClient, sendMllp, type MllpClientOptions } from './mllp-client.ts';
 export { MllpDecoder, frame, type MllpEvent } from './mllp-framing.ts';
 export { parseMessageHeader, readMessageHeader, decodeMessage, type MessageHeader, type PartialMessageHeader, type Hl7Delimiters } from './message-header.ts';
 export { buildAck, ackErrorFrom, escapeHl7Text, HL7_ERROR_CODES, type AckCode, type AckError, type AckOutcome, type BuiltAck } from './ack.ts';
 export { validateHl7Payload } from './validate-payload.ts';
+export type { InboundSink } from '../../contracts/inbound.ts';

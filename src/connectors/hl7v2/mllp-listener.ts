@@ -1,3 +1,4 @@
+import type { InboundMessage, InboundSink } from '../../contracts/inbound.ts';
 import net from 'node:net';
 import { permanentError, type CarelaneError } from '../../contracts/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -14,26 +15,8 @@ import { MllpDecoder, frame, type MllpEvent } from './mllp-framing.ts';
 
 export const HL7_V2_CONTENT_TYPE = 'application/hl7-v2';
 
-/** What the listener hands to the engine: the shape of the engine's `InboundMessage` (declared here because connectors sit below the engine). */
-export interface Hl7InboundMessage {
-  source: string;
-  messageType: string;
-  externalId?: string | null;
-  /** who numbered externalId: MSH-10 is unique only per sending application and facility (MSH-3, MSH-4) */
-  dedupeScope?: string | null;
-  payload: Buffer;
-  contentType: string;
-  correlationId: string;
-  ackPayload?: string | null;
-  rejectedReason?: string;
-  truncated?: boolean;
-}
-
-/** Where inbound messages are persisted: the engine's `Ingest`. */
-export interface InboundSink {
-  accept(message: Hl7InboundMessage): Promise<{ messageId: number; duplicate: boolean; ackPayload: string | null }>;
-  acknowledge(messageId: number): void;
-}
+/** Kept as the listener's own name for what it hands to the engine. */
+export type Hl7InboundMessage = InboundMessage;
 
 export interface MllpListenerOptions {
   /** the interface to bind, e.g. '127.0.0.1' (config `mllp.host`); required: never all interfaces by default */
