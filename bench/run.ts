@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
 import type { QueueBenchResult } from './queue.ts';
 import type { MllpBenchResult } from './mllp.ts';
+import type { OdooSyncBenchResult } from './odoo-sync.ts';
 import { describeMachine, startServer } from './support.ts';
 
 // npm run bench -- queue|mllp|all [--count N] [--workers 2,8] [--connections 1,8] [--claim-batch N]
 //                                 [--boss-batch N] [--boss-poll] [--keep]
 // Prints a plain-text table per benchmark, then one JSON line with every figure, the machine and the date.
 
-const USAGE = `usage: npm run bench -- <queue|mllp|all> [options]
+const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|all> [options]
   --count N          deliveries per queue run (default 50000) / messages per MLLP run (default 20000)
   --workers 2,8      queue: worker counts, run side by side for Carelane and pg-boss
   --claim-batch N    queue: Carelane lane claimBatch (default: the worker count; more changes nothing, the
@@ -15,6 +16,8 @@ const USAGE = `usage: npm run bench -- <queue|mllp|all> [options]
   --boss-batch N     queue: pg-boss work() batchSize (default: the Carelane claimBatch)
   --boss-poll        queue: let pg-boss workers sleep out their polling interval after a full batch (stock v10 loop)
   --connections 1,8  mllp: concurrent MLLP connections, and raw-insert clients, per run
+  --items N          odoo-sync: items to sync (default 10000)
+  --quants N         odoo-sync: quants to sync (default 50000)
   --keep             keep the scratch databases for inspection`;
 
 const { values, positionals } = parseArgs({
@@ -26,13 +29,15 @@ const { values, positionals } = parseArgs({
     'boss-batch': { type: 'string' },
     'boss-poll': { type: 'boolean', default: false },
     connections: { type: 'string', default: '1,8' },
+    items: { type: 'string' },
+    quants: { type: 'string' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 const which = positionals[0] ?? '';
-if (values.help || !['queue', 'mllp', 'all'].includes(which)) {
+if (values.help || !['queue', 'mllp', 'odoo-sync', 'all'].includes(which)) {
   console.error(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -53,7 +58,7 @@ try {
   console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}`);
   console.log(`node ${machine.node}, PostgreSQL ${machine.postgres} (${machine.database})\n`);
 
-  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult } = { machine };
+  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult } = { machine };
   // Each benchmark's modules are loaded only when it runs, so one bench still works while the other's
   // subject (e.g. the MLLP connector) is being changed.
   if (which === 'queue' || which === 'all') {
@@ -78,6 +83,13 @@ try {
       log,
     });
     console.log(formatMllpResult(results.mllp) + '\n');
+  }
+  if (which === 'odoo-sync' || which === 'all') {
+    const { runOdooSyncBench, formatOdooSyncResult } = await import('./odoo-sync.ts');
+    const items = positive(values.items, 'items');
+    const quants = positive(values.quants, 'quants');
+    results.odooSync = await runOdooSyncBench(server, { ...(items ? { items } : {}), ...(quants ? { quants } : {}), keep: values.keep, log });
+    console.log(formatOdooSyncResult(results.odooSync) + '\n');
   }
   console.log(JSON.stringify(results));
 } finally {

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/index.ts';
 import { buildApi } from './api/server.ts';
 import { Engine, HandlerRegistry, Ingest, routeStep } from './engine/index.ts';
-import { Scheduler, housekeepingJob } from './engine/scheduler.ts';
+import { Scheduler, housekeepingJob, retentionJob } from './engine/scheduler.ts';
 import { webhookPostHandler } from './connectors/webhook/index.ts';
 import { flows } from './flows/index.ts';
-import { seedAdminToken } from './governance/index.ts';
+import { PatientTokenizer, seedAdminToken } from './governance/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { circuitStates, openExceptionCounts, queueDepth } from './store/browse.ts';
@@ -19,6 +19,10 @@ export interface RunningCarelane {
   mllpPort: number | undefined;
   database: Database;
   engine: Engine;
+  /** the HTTP app (tests list its routes) */
+  api: FastifyInstance;
+  /** absent when governance.tokenization has no keys */
+  tokenizer: PatientTokenizer | undefined;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -91,10 +95,15 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     const scheduler = new Scheduler({ databaseUrl: database.url, pool: database.pool, node: engine.nodeId, log });
     const housekeeping = config.scheduler.jobs.housekeeping;
     if (housekeeping?.enabled !== false) scheduler.add(housekeepingJob(database.pool, housekeeping?.cron ?? '17 * * * *', config.engine.doneRetentionDays));
+    const retention = config.scheduler.jobs.retention;
+    const retentionOn = config.retention.payloadDays > 0 || config.retention.metadataDays > 0 || config.retention.classes.length > 0;
+    if (retentionOn && retention?.enabled !== false) scheduler.add(retentionJob(database.pool, retention?.cron ?? '41 * * * *', config.retention, log));
     await scheduler.start();
     stops.unshift(() => scheduler.stop());
 
-    const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, engineRunning: () => engine.isRunning }, log);
+    const { keys, activeKeyId } = config.governance.tokenization;
+    const tokenizer = keys.length > 0 && activeKeyId ? new PatientTokenizer(keys, activeKeyId) : undefined;
+    const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, tokenizer, engineRunning: () => engine.isRunning }, log);
     const httpUrl = await api.listen({ host: config.server.host, port: config.server.port });
     stops.unshift(() => api.close());
 
@@ -106,7 +115,7 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       stops.unshift(() => listener.close());
     }
     log.info({ http: httpUrl, mllpPort, origin: loaded.origin, node: engine.nodeId }, 'Carelane started');
-    return { httpUrl, mllpPort, database, engine, log, stop };
+    return { httpUrl, mllpPort, database, engine, api, tokenizer, log, stop };
   } catch (error) {
     await stop();
     throw error;

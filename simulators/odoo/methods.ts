@@ -1,4 +1,5 @@
 import type { DomainItem, Row } from './domain.ts';
+import { purchaseMethods, afterPurchaseCreate } from './purchase.ts';
 import { type Env, odooNow, typeError, userError, validationError } from './orm.ts';
 
 // Model methods the simulator answers. Parameter names are the Python ones, which JSON-2 requires as named
@@ -9,7 +10,8 @@ interface MethodSpec {
   model: boolean;
   params: readonly string[];
   readOnly: boolean;
-  run(env: Env, model: string, ids: number[], args: Record<string, unknown>): Promise<unknown>;
+  /** `context` is the call's context (execute_kw kw['context'] or JSON-2's body key, §1.1, §1.4) */
+  run(env: Env, model: string, ids: number[], args: Record<string, unknown>, context: Record<string, unknown>): Promise<unknown>;
 }
 
 const generic: Record<string, MethodSpec> = {
@@ -43,7 +45,7 @@ const generic: Record<string, MethodSpec> = {
     readOnly: true,
     params: ['fields', 'load'],
     async run(env, model, ids, a) {
-      return env.presentAll(model, await env.browse(model, ids), a.fields as string[] | undefined);
+      return env.presentAll(model, await env.browseForRead(model, ids), a.fields as string[] | undefined);
     },
   },
   create: {
@@ -128,7 +130,7 @@ const modelSpecific: Record<string, Record<string, MethodSpec>> = {
 };
 
 export function findMethod(model: string, method: string): MethodSpec | undefined {
-  return modelSpecific[model]?.[method] ?? (Object.hasOwn(generic, method) ? generic[method] : undefined);
+  return modelSpecific[model]?.[method] ?? purchaseMethods[model]?.[method] ?? (Object.hasOwn(generic, method) ? generic[method] : undefined);
 }
 
 export type { MethodSpec };
@@ -158,8 +160,8 @@ export function bindArguments(spec: MethodSpec, method: string, positional: unkn
   return { ids, args };
 }
 
-function recordAction(run: (env: Env, records: Row[]) => Promise<unknown>): MethodSpec {
-  return { model: false, readOnly: false, params: [], run: async (env, model, ids) => run(env, await env.browse(model, ids)) };
+export function recordAction(run: (env: Env, records: Row[], context: Record<string, unknown>) => Promise<unknown>): MethodSpec {
+  return { model: false, readOnly: false, params: [], run: async (env, model, ids, _args, context) => run(env, await env.browse(model, ids), context) };
 }
 
 function searchOptions(a: Record<string, unknown>) {
@@ -170,7 +172,7 @@ function searchOptions(a: Record<string, unknown>) {
   };
 }
 
-async function createRecord(env: Env, model: string, vals: Record<string, unknown>): Promise<Row> {
+export async function createRecord(env: Env, model: string, vals: Record<string, unknown>): Promise<Row> {
   const def = env.model(model);
   const clean = env.withDefaults(def, env.checkValues(def, vals));
   // stock_quant.py create outside inventory mode (reference/odoo.md §2.4); the simulator seeds quants directly.
@@ -194,6 +196,7 @@ async function createRecord(env: Env, model: string, vals: Record<string, unknow
       await createRecord(env, field.relation!, { ...(command[2] as Record<string, unknown>), [field.inverse!]: row.id });
     }
   }
+  await afterPurchaseCreate(env, model, row);
   return row;
 }
 
@@ -225,7 +228,7 @@ async function checkConstraints(env: Env, model: string, vals: Record<string, un
   }
 }
 
-async function nextPickingName(env: Env, vals: Record<string, unknown>): Promise<string> {
+export async function nextPickingName(env: Env, vals: Record<string, unknown>): Promise<string> {
   const [type] = await env.browse('stock.picking.type', [Number(vals.picking_type_id)]).catch(() => [undefined]);
   const count = (await env.rows('stock.picking')).size + 1;
   return `WH/${String(type?.sequence_code ?? 'INT')}/${String(count).padStart(5, '0')}`;
@@ -237,7 +240,7 @@ async function completeName(env: Env, vals: Record<string, unknown>): Promise<st
   return `${String(parent!.complete_name ?? parent!.name)}/${String(vals.name)}`;
 }
 
-async function movesOf(env: Env, picking: Row): Promise<Row[]> {
+export async function movesOf(env: Env, picking: Row): Promise<Row[]> {
   return [...(await env.rows('stock.move')).values()].filter((move) => move.picking_id === picking.id);
 }
 
@@ -247,10 +250,21 @@ const reservedField = (env: Env) => (env.version >= 17 ? 'quantity' : 'reserved_
  * Reserves a move from quants under its source location, earliest expiry first (FEFO, reference/odoo.md §2.5),
  * then oldest quant. Creates move lines with the reserved quantity and raises quant.reserved_quantity (§2.4).
  */
-async function reserveMove(env: Env, picking: Row, move: Row): Promise<void> {
+export async function reserveMove(env: Env, picking: Row, move: Row): Promise<void> {
   if (!['confirmed', 'partially_available', 'waiting'].includes(String(move.state))) return;
   const lines = [...(await env.rows('stock.move.line')).values()].filter((line) => line.move_id === move.id);
   const field = reservedField(env);
+  const [source] = await env.browse('stock.location', [Number(move.location_id)]);
+  if (source?.usage !== 'internal') {
+    // Goods from a vendor (or any non-internal location) are not held in quants: Odoo reserves the whole demand
+    // at once, which is why a receipt is 'assigned' (Ready) right after the PO is confirmed [K].
+    const open = Number(move.product_uom_qty) - lines.reduce((sum, line) => sum + Number(line[field] ?? 0), 0);
+    if (open > 0) {
+      await env.insert('stock.move.line', { move_id: move.id, picking_id: picking.id, product_id: move.product_id, location_id: move.location_id, location_dest_id: move.location_dest_id, lot_id: false, [field]: open, ...(env.version >= 17 ? { picked: false } : { qty_done: 0 }) });
+    }
+    await env.update('stock.move', move, { state: 'assigned' });
+    return;
+  }
   let needed = Number(move.product_uom_qty) - lines.reduce((sum, line) => sum + Number(line[field] ?? 0), 0);
   const quants = await env.search('stock.quant', [['product_id', '=', move.product_id], ['location_id', 'child_of', move.location_id]]);
   const lots = await env.rows('stock.lot');
@@ -293,7 +307,7 @@ async function unreserve(env: Env, picking: Row): Promise<void> {
 
 // A picking is 'assigned' once every move is fully reserved [K: move_type 'direct' also shows partially
 // reserved pickings as ready; the simulator keeps the stricter 'one' rule].
-async function recomputePickingState(env: Env, picking: Row): Promise<void> {
+export async function recomputePickingState(env: Env, picking: Row): Promise<void> {
   const moves = (await movesOf(env, picking)).filter((move) => move.state !== 'cancel');
   const state = moves.length > 0 && moves.every((move) => move.state === 'assigned') ? 'assigned' : 'confirmed';
   if (picking.state !== state) await env.update('stock.picking', picking, { state });

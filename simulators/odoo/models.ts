@@ -32,6 +32,92 @@ const m2o = (relation: string, required = false): FieldDef => ({ type: 'many2one
 const bool = (defaultValue = false): FieldDef => ({ type: 'boolean', default: defaultValue });
 const sel = (selection: readonly string[], defaultValue?: string): FieldDef => ({ type: 'selection', selection, ...(defaultValue ? { default: defaultValue } : {}) });
 
+/**
+ * Purchase and vendor models (reference/odoo.md §2.2, §2.8, §2.10). product.supplierinfo uses `partner_id` on
+ * every supported version (renamed from `name` in 16.0, §2.2); purchase.order.line `product_uom` became
+ * `product_uom_id` in 19 (§2.1); 19 drops state 'done' for a boolean `locked` (§2.8); `receipt_status` exists
+ * from 16 (purchase_stock, §2.8).
+ */
+function purchaseModels(version: SimVersion): ModelDef[] {
+  const orderStates = version >= 19 ? ['draft', 'sent', 'to approve', 'purchase', 'cancel'] : ['draft', 'sent', 'to approve', 'purchase', 'done', 'cancel'];
+  const uomField = version >= 19 ? 'product_uom_id' : 'product_uom';
+  return [
+    {
+      name: 'product.supplierinfo',
+      description: 'Supplier Pricelist',
+      fields: {
+        partner_id: m2o('res.partner', true),
+        product_tmpl_id: m2o('product.template'),
+        product_id: m2o('product.product'),
+        product_code: char(),
+        product_name: char(),
+        sequence: { type: 'integer', default: 1 },
+        min_qty: float(),
+        price: float(),
+        delay: { type: 'integer', default: 1 },
+        date_start: { type: 'date' },
+        date_end: { type: 'date' },
+        company_id: m2o('res.company'),
+      },
+    },
+    {
+      name: 'purchase.order',
+      description: 'Purchase Order',
+      fields: {
+        name: char(),
+        partner_id: m2o('res.partner', true),
+        partner_ref: char(),
+        origin: char(),
+        company_id: { ...m2o('res.company'), default: 1 },
+        date_order: { type: 'datetime' },
+        date_approve: { type: 'datetime' },
+        state: sel(orderStates, 'draft'),
+        order_line: { type: 'one2many', relation: 'purchase.order.line', inverse: 'order_id' },
+        picking_ids: { type: 'one2many', relation: 'stock.picking', inverse: 'purchase_id' },
+        amount_total: float(),
+        receipt_status: sel(['pending', 'partial', 'full']),
+        ...(version >= 19 ? { locked: bool() } : {}),
+      },
+    },
+    {
+      name: 'purchase.order.line',
+      description: 'Purchase Order Line',
+      fields: {
+        order_id: m2o('purchase.order', true),
+        name: char(),
+        product_id: m2o('product.product', true),
+        product_qty: { type: 'float', required: true },
+        [uomField]: m2o('uom.uom'),
+        price_unit: float(),
+        date_planned: { type: 'datetime' },
+        qty_received: float(),
+        qty_invoiced: float(),
+        move_ids: { type: 'one2many', relation: 'stock.move', inverse: 'purchase_line_id' },
+      },
+    },
+    {
+      name: 'account.move',
+      description: 'Journal Entry',
+      fields: {
+        name: char(),
+        move_type: sel(['entry', 'out_invoice', 'out_refund', 'in_invoice', 'in_refund'], 'entry'),
+        partner_id: m2o('res.partner'),
+        ref: char(),
+        invoice_date: { type: 'date' },
+        state: sel(['draft', 'posted', 'cancel'], 'draft'),
+        invoice_origin: char(),
+        invoice_line_ids: { type: 'one2many', relation: 'account.move.line', inverse: 'move_id' },
+        amount_total: float(),
+      },
+    },
+    {
+      name: 'account.move.line',
+      description: 'Journal Item',
+      fields: { move_id: m2o('account.move', true), product_id: m2o('product.product'), name: char(), quantity: float(1), price_unit: float(), purchase_line_id: m2o('purchase.order.line') },
+    },
+  ];
+}
+
 export function modelsFor(version: SimVersion): Map<string, ModelDef> {
   // 16–17: detailed_type (product = storable) drives type; 18: detailed_type deleted, type loses 'product',
   // is_storable added (reference/odoo.md §2.1, OpenUpgrade stock 18.0).
@@ -47,8 +133,10 @@ export function modelsFor(version: SimVersion): Map<string, ModelDef> {
   const common: Record<string, FieldDef> = { create_date: { type: 'datetime' }, write_date: { type: 'datetime' } };
   const defs: ModelDef[] = [
     { name: 'res.users', description: 'User', fields: { name: char(true), login: char(true) } },
-    { name: 'res.company', description: 'Companies', fields: { name: char(true) } },
-    { name: 'res.partner', description: 'Contact', fields: { name: char(true), is_company: bool(), ref: char(), supplier_rank: { type: 'integer', default: 0 } } },
+    // po_double_validation / _amount: purchase's two-step approval setting on the company [K field names].
+    { name: 'res.company', description: 'Companies', fields: { name: char(true), po_double_validation: sel(['one_step', 'two_step'], 'one_step'), po_double_validation_amount: float(5000) } },
+    { name: 'res.partner', description: 'Contact', fields: { name: char(true), is_company: bool(), ref: char(), supplier_rank: { type: 'integer', default: 0 }, active: bool(true) } },
+    ...purchaseModels(version),
     { name: 'uom.uom', description: 'Product Unit of Measure', fields: { name: char(true) } },
     { name: 'product.template', description: 'Product', fields: { name: char(true), default_code: char(), tracking: sel(['none', 'lot', 'serial'], 'none'), ...productType } },
     {
@@ -99,6 +187,10 @@ export function modelsFor(version: SimVersion): Map<string, ModelDef> {
         state: sel(['draft', 'waiting', 'confirmed', 'assigned', 'done', 'cancel'], 'draft'),
         move_ids: { type: 'one2many', relation: 'stock.move', inverse: 'picking_id' },
         move_line_ids: { type: 'one2many', relation: 'stock.move.line', inverse: 'picking_id' },
+        // purchase_stock's link to the order, and the picking a backorder was split from [K names]
+        purchase_id: m2o('purchase.order'),
+        backorder_id: m2o('stock.picking'),
+        date_done: { type: 'datetime' },
       },
     },
     {
@@ -114,13 +206,14 @@ export function modelsFor(version: SimVersion): Map<string, ModelDef> {
         picking_id: m2o('stock.picking'),
         state: sel(['draft', 'waiting', 'confirmed', 'partially_available', 'assigned', 'done', 'cancel'], 'draft'),
         move_line_ids: { type: 'one2many', relation: 'stock.move.line', inverse: 'move_id' },
+        purchase_line_id: m2o('purchase.order.line'),
         ...moveDone,
       },
     },
     {
       name: 'stock.move.line',
       description: 'Product Moves (Stock Move Line)',
-      fields: { move_id: m2o('stock.move'), picking_id: m2o('stock.picking'), product_id: m2o('product.product', true), location_id: m2o('stock.location', true), location_dest_id: m2o('stock.location', true), lot_id: m2o('stock.lot'), ...lineQty },
+      fields: { move_id: m2o('stock.move'), picking_id: m2o('stock.picking'), product_id: m2o('product.product', true), location_id: m2o('stock.location', true), location_dest_id: m2o('stock.location', true), lot_id: m2o('stock.lot'), lot_name: char(), ...lineQty },
     },
     { name: 'ir.model.data', description: 'Model Data', fields: { module: char(true), name: char(true), model: char(true), res_id: { type: 'integer' }, noupdate: bool() } },
   ];

@@ -66,6 +66,20 @@ export class Env {
     return ids.map((id) => rows.get(id)!);
   }
 
+  /**
+   * Rows by id for a read-only call: when the model is not loaded yet, fetch only these ids instead of the whole
+   * model, so a client reading one record per call (the benchmark's naive baseline) is not charged for a full
+   * table scan. The rows are not cached: a write path must keep using browse.
+   */
+  async browseForRead(model: string, ids: number[]): Promise<Row[]> {
+    if (this.cache.has(model)) return this.browse(model, ids);
+    const result = await this.client.query<{ id: string; vals: Record<string, unknown> }>(`select id, vals from ${this.schema}.records where model = $1 and id = any($2::bigint[])`, [model, ids]);
+    const byId = new Map(result.rows.map((r) => [Number(r.id), { ...r.vals, id: Number(r.id) } as Row]));
+    const missing = ids.filter((id) => !byId.has(id));
+    if (missing.length > 0) throw missingError(`Record does not exist or has been deleted.\n(Record: ${model}(${missing.join(', ')}), User: 2)`);
+    return ids.map((id) => byId.get(id)!);
+  }
+
   async insert(model: string, vals: Record<string, unknown>): Promise<Row> {
     const now = odooNow();
     const full = { ...vals, create_date: now, write_date: now };

@@ -135,7 +135,7 @@ export class SimServer {
     const { ids, context, ...kwargs } = named;
     if (spec.model && Array.isArray(ids) && ids.length > 0) return fail(422, 'werkzeug.exceptions.UnprocessableEntity', `cannot call ${model}.${method} with ids`);
     try {
-      const result = await this.execute(user, model, method, spec.model ? [] : [Array.isArray(ids) ? ids : []], kwargs, res);
+      const result = await this.execute(user, model, method, spec.model ? [] : [Array.isArray(ids) ? ids : []], context === undefined ? kwargs : { ...kwargs, context }, res);
       reply(200, result ?? null);
     } catch (error) {
       if (error instanceof Silence) throw error;
@@ -233,7 +233,8 @@ export class SimServer {
       // One call = one transaction (D1); concurrent calls queue here instead of Odoo's retry-on-conflict (§1.6).
       await client.query('select pg_advisory_xact_lock(hashtext($1))', [this.settings.schema]);
       const env = new Env(client, this.settings.schema, this.settings.version, this.settings.models);
-      result = await spec.run(env, model, ids, args);
+      const context = typeof named.context === 'object' && named.context !== null ? (named.context as Record<string, unknown>) : {};
+      result = await spec.run(env, model, ids, args, context);
       await client.query('commit');
     } catch (error) {
       await client.query('rollback').catch(() => {});

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { CarelaneConfig } from '../config/index.ts';
 import type { Ingest } from '../engine/index.ts';
+import type { PatientTokenizer } from '../governance/index.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 /** What the HTTP layer may use: handed in by the composition root, so routes never build their own. */
@@ -9,6 +10,8 @@ export interface ApiContext {
   pool: pg.Pool;
   ingest: Ingest;
   metrics: Metrics;
+  /** absent when governance.tokenization has no keys */
+  tokenizer?: PatientTokenizer | undefined;
   /** whether the engine's workers are running (for /readyz) */
   engineRunning(): boolean;
 }

@@ -122,3 +122,34 @@ export const InboundReply = Type.Object({
   duplicate: Type.Boolean(),
   status: Type.String(),
 });
+
+export const TokenName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$', description: 'a name for the token: the program or person it is for' });
+
+export const CreateTokenBody = Type.Object({
+  name: TokenName,
+  role: Type.Enum(['admin', 'integrator', 'operator', 'auditor', 'viewer', 'system']),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+});
+
+export const TokenSummary = Type.Object({
+  name: Type.String(),
+  role: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Nullable(Type.String({ format: 'date-time' })),
+  revokedAt: Nullable(Type.String({ format: 'date-time' })),
+  lastUsedAt: Nullable(Type.String({ format: 'date-time' })),
+});
+
+export const CreatedToken = Type.Object({
+  name: Type.String(),
+  role: Type.String(),
+  expiresAt: Nullable(Type.String({ format: 'date-time' })),
+  token: Type.String({ description: 'shown once: only its hash is kept' }),
+});
+
+export const ReidentifyBody = Type.Object({
+  token: Type.String({ pattern: '^ptk_', maxLength: 100, description: 'a patient token (ptk_<key id>_<mac>)' }),
+  reason: Type.String({ minLength: 3, maxLength: 1000, description: 'why: kept in the audit trail' }),
+});
+
+export const ReidentifyReply = Type.Object({ token: Type.String(), identifier: Type.String() });

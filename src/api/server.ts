@@ -10,20 +10,53 @@ import { messageRoutes } from './routes/messages.ts';
 import { exceptionRoutes } from './routes/exceptions.ts';
 import { replayRoutes } from './routes/replay.ts';
 import { inboundRoutes } from './routes/inbound.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { reidentifyRoutes } from './routes/reidentify.ts';
+import { OidcVerifier } from '../governance/index.ts';
+import type { Permission } from '../governance/index.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+/** A route as registered, with the permission it declares (for the authorization test and audits of the API). */
+export interface ApiRoute {
+  method: string;
+  url: string;
+  permission: Permission | undefined;
+}
+
+const registered = new WeakMap<FastifyInstance, ApiRoute[]>();
+
+/** Every route the app registered, in registration order. */
+export function registeredRoutes(app: FastifyInstance): readonly ApiRoute[] {
+  return registered.get(app) ?? [];
+}
+
+// Sent on every answer: the API serves JSON and the docs page, neither of which may be framed, sniffed into
+// another type, or leak its URL (which may carry ids) to another site.
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+} as const;
 
 export async function buildApi(context: ApiContext, log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps fastify's default instance type for the route modules.
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: false,
     // ids come from the correlation id below; fastify's own counter would mean nothing across nodes
     genReqId: (request) => correlationIdFrom({ correlationId: header(request.headers['x-correlation-id']), traceparent: header(request.headers.traceparent) }),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+  });
+  const routes: ApiRoute[] = [];
+  registered.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, permission: route.config?.permission });
   });
   app.decorateRequest('correlationId', '');
   app.addHook('onRequest', async (request, reply) => {
     request.correlationId = request.id;
     void reply.header('x-correlation-id', request.id);
+    void reply.headers(SECURITY_HEADERS);
   });
 
   // Internal failures are logged with their detail and answered without it (no SQL or stack to the client).
@@ -45,10 +78,20 @@ export async function buildApi(context: ApiContext, log: Logger): Promise<Fastif
 
   healthRoutes(app, context);
   await app.register(async (api) => {
-    api.addHook('preHandler', requirePermission(context.pool));
+    const { oidc, rateLimit } = context.config.auth;
+    api.addHook(
+      'onRequest',
+      requirePermission({
+        pool: context.pool,
+        oidc: oidc ? new OidcVerifier(oidc) : undefined,
+        rateLimiter: rateLimit.perMinute > 0 ? new RateLimiter(rateLimit.perMinute) : undefined,
+      }),
+    );
     messageRoutes(api, context);
     exceptionRoutes(api, context);
     replayRoutes(api, context);
+    tokenRoutes(api, context);
+    reidentifyRoutes(api, context);
     await api.register(async (inbound) => {
       // Inbound messages are stored byte for byte whatever they claim to be (even broken JSON): the route
       // step validates them later, so a bad one is parked with its evidence instead of bounced unrecorded.

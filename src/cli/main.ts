@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { userInfo } from 'node:os';
-import { ConfigError, loadConfig } from '../config/index.ts';
+import { ConfigError, loadConfig, redactedConfig } from '../config/index.ts';
 import { startCarelane } from '../app.ts';
 import { getMessage, listExceptions, listMessages } from '../store/browse.ts';
 import { migrate } from '../store/migrate.ts';
@@ -156,11 +156,8 @@ config
   .description('validate the configuration file and print the effective settings (secrets hidden)')
   .action(() => {
     const loaded = loadConfig(configPath(), process.env);
-    const shown = JSON.parse(JSON.stringify(loaded.config)) as { auth: { adminToken?: string }; database: { url?: string } };
-    if (shown.auth.adminToken) shown.auth.adminToken = '[set]';
-    if (shown.database.url) shown.database.url = shown.database.url.replace(/\/\/[^@/]*@/, '//[credentials]@');
     console.log(`configuration OK (${loaded.origin})`);
-    console.log(JSON.stringify(shown, null, 2));
+    console.log(JSON.stringify(redactedConfig(loaded.config), null, 2));
   });
 
 const token = program.command('token').description('API tokens');

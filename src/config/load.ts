@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Value } from 'typebox/value';
-import { ConfigSchema, EndpointSchema, JobSchema, LaneSchema, type CarelaneConfig } from './schema.ts';
+import { ConfigSchema, EndpointSchema, JobSchema, LaneSchema, OidcSchema, type CarelaneConfig } from './schema.ts';
 import type { TSchema } from 'typebox';
 
 export interface LoadedConfig {
@@ -65,6 +65,7 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
   fillRecordDefaults(withDefaults, ['engine', 'lanes'], LaneSchema);
   fillRecordDefaults(withDefaults, ['endpoints'], EndpointSchema);
   fillRecordDefaults(withDefaults, ['scheduler', 'jobs'], JobSchema);
+  fillDefaults(withDefaults, ['auth', 'oidc'], OidcSchema);
   for (const error of Value.Errors(ConfigSchema, withDefaults)) {
     const message = describeSchemaError(error);
     if (message && !problems.includes(message)) problems.push(message);
@@ -82,6 +83,15 @@ function crossReferenceProblems(config: CarelaneConfig): string[] {
   config.routes.forEach((route, index) => {
     if (!lanes.includes(route.lane)) problems.push(`routes.${index}.lane: lane "${route.lane}" is not defined in engine.lanes (defined: ${lanes.join(', ')})`);
   });
+  const { keys, activeKeyId } = config.governance.tokenization;
+  const keyIds = keys.map((key) => key.id);
+  keyIds.forEach((id, index) => {
+    if (keyIds.indexOf(id) !== index) problems.push(`governance.tokenization.keys.${index}.id: key id "${id}" is used twice`);
+  });
+  if (keys.length > 0 && activeKeyId === undefined) problems.push('governance.tokenization.activeKeyId: required when keys are given');
+  if (activeKeyId !== undefined && !keyIds.includes(activeKeyId)) {
+    problems.push(`governance.tokenization.activeKeyId: key "${activeKeyId}" is not among governance.tokenization.keys (defined: ${keyIds.join(', ') || 'none'})`);
+  }
   return problems;
 }
 
@@ -93,6 +103,32 @@ function fillRecordDefaults(config: Record<string, unknown>, at: string[], schem
   for (const [name, entry] of Object.entries(entries)) {
     if (typeof entry === 'object' && entry !== null) entries[name] = Value.Default(schema, entry);
   }
+}
+
+/** Value.Default does not fill an optional object that is present (auth.oidc): fill it itself. */
+function fillDefaults(config: Record<string, unknown>, at: string[], schema: TSchema): void {
+  const parentPath = at.slice(0, -1);
+  let parent: unknown = config;
+  for (const key of parentPath) parent = typeof parent === 'object' && parent !== null ? (parent as Record<string, unknown>)[key] : undefined;
+  if (typeof parent !== 'object' || parent === null) return;
+  const holder = parent as Record<string, unknown>;
+  const last = at.at(-1)!;
+  if (typeof holder[last] === 'object' && holder[last] !== null) holder[last] = Value.Default(schema, holder[last]);
+}
+
+/**
+ * The config as it may be shown (`config check`, support bundles): every value under a secret-named key
+ * (the same rule that forces references) becomes '[set]', and passwords in URLs are hidden.
+ */
+export function redactedConfig(config: CarelaneConfig): unknown {
+  const redact = (value: unknown, key: string): unknown => {
+    if (Array.isArray(value)) return value.map((item) => redact(item, ''));
+    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+    if (typeof value !== 'string') return value;
+    if (SECRET_KEY.test(key)) return '[set]';
+    return value.replace(/\/\/[^@/]*@/, '//[credentials]@');
+  };
+  return redact(config, '');
 }
 
 function applyEnvironmentOverrides(config: Record<string, unknown>, env: ConfigEnvironment): void {

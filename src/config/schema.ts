@@ -66,6 +66,41 @@ export const JobSchema = Type.Object(
   Strict,
 );
 
+export const OidcSchema = Type.Object(
+  {
+    issuer: Type.String({ minLength: 1, description: "the identity provider's issuer URL (the iss claim)" }),
+    audience: Type.String({ minLength: 1, description: 'the aud claim Carelane accepts' }),
+    jwksUrl: Type.Optional(Type.String({ minLength: 1, description: "the issuer's JWKS URL; default: jwks_uri from its discovery document" })),
+    rolesClaim: Type.String({ minLength: 1, default: 'roles', description: 'claim holding the roles (dotted path for nested claims, e.g. realm_access.roles)' }),
+  },
+  Strict,
+);
+
+export const TokenizationKeySchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9]{1,16}$', description: 'key id written into every token (lower-case letters and digits)' }),
+    secret: Type.String({ minLength: 32, description: 'secret reference; at least 32 characters' }),
+  },
+  Strict,
+);
+
+export const RetentionPeriodsSchema = Type.Object(
+  {
+    payloadDays: Type.Integer({ minimum: 0, default: 0, description: 'message payloads older than this are erased (0 = kept)' }),
+    metadataDays: Type.Integer({ minimum: 0, default: 0, description: 'messages older than this are deleted with their stages and deliveries (0 = kept)' }),
+  },
+  Strict,
+);
+
+export const RetentionClassSchema = Type.Object(
+  {
+    source: Type.String({ minLength: 1, description: 'source name, or a prefix ending in *' }),
+    payloadDays: Type.Optional(Type.Integer({ minimum: 0 })),
+    metadataDays: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  Strict,
+);
+
 export const ConfigSchema = Type.Object(
   {
     profile: Type.Enum(['demo', 'production'], { default: 'production' }),
@@ -126,6 +161,35 @@ export const ConfigSchema = Type.Object(
     auth: Type.Object(
       {
         adminToken: Type.Optional(Type.String({ description: 'secret reference seeding the admin API token' })),
+        oidc: Type.Optional(OidcSchema),
+        rateLimit: Type.Object(
+          {
+            perMinute: Type.Integer({ minimum: 0, default: 600, description: 'requests per minute per API token or OIDC subject, per process (0 = no limit)' }),
+          },
+          { ...Strict, default: {} },
+        ),
+      },
+      { ...Strict, default: {} },
+    ),
+    governance: Type.Object(
+      {
+        tokenization: Type.Object(
+          {
+            keys: Type.Array(TokenizationKeySchema, { default: [], description: 'every key a stored token may have been made with; the newest is usually active' }),
+            activeKeyId: Type.Optional(Type.String({ description: 'the key new tokens are made with; required when keys are given' })),
+          },
+          { ...Strict, default: {} },
+        ),
+      },
+      { ...Strict, default: {} },
+    ),
+    retention: Type.Object(
+      {
+        ...RetentionPeriodsSchema.properties,
+        keepFailed: Type.Boolean({ default: true, description: 'never purge failed or rejected messages (they are evidence)' }),
+        keepUnfinished: Type.Boolean({ default: true, description: 'never purge messages still in flight, with pending work or an open exception' }),
+        batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000, description: 'rows per statement, so a purge never holds long locks' }),
+        classes: Type.Array(RetentionClassSchema, { default: [], description: 'per source overrides; the first matching class wins' }),
       },
       { ...Strict, default: {} },
     ),
@@ -145,3 +209,6 @@ export type RetryConfig = Static<typeof RetrySchema>;
 export type CircuitConfig = Static<typeof CircuitSchema>;
 export type EndpointConfig = Static<typeof EndpointSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
+export type OidcConfig = Static<typeof OidcSchema>;
+export type TokenizationKeyConfig = Static<typeof TokenizationKeySchema>;
+export type RetentionConfig = CarelaneConfig['retention'];

@@ -101,6 +101,8 @@ export class Engine {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
+    // A claim may be on its way back: let it land, then give back whatever was claimed but not started.
+    await Promise.all(this.lanes.map((lane) => lane.idle()));
     await Promise.all(this.lanes.map((lane) => lane.returnBuffered()));
     const deadline = Date.now() + graceMs;
     while (this.inFlight() > 0 && Date.now() < deadline) await sleep(20);
@@ -347,6 +349,7 @@ class LaneWorker {
   /** claimed ahead (lane prefetch), waiting for a free slot; their leases are renewed like running ones */
   private readonly buffered: ClaimedDelivery[] = [];
   private pumping = false;
+  private pumpDone: Promise<void> = Promise.resolve();
   private wanted = false;
 
   constructor(name: string, settings: LaneConfig, engine: Engine) {
@@ -361,12 +364,17 @@ class LaneWorker {
       this.wanted = true;
       return;
     }
-    void this.pump();
+    this.pumpDone = this.pump();
   }
 
-  /** Starts buffered deliveries while handler slots are free. */
+  /** Resolves when no claim of this lane is in flight. */
+  async idle(): Promise<void> {
+    await this.pumpDone;
+  }
+
+  /** Starts buffered deliveries while handler slots are free (never once the engine is stopping). */
   private dispatch(): void {
-    while (this.inflight < this.settings.concurrency && this.buffered.length > 0) {
+    while (this.engine.isRunning && this.inflight < this.settings.concurrency && this.buffered.length > 0) {
       const delivery = this.buffered.shift()!;
       this.inflight++;
       let attemptOver = false;

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { Cron } from 'croner';
 import type { Logger } from '../observability/logger.ts';
+import { purgeExpiredMessages, type RetentionPolicy } from '../governance/retention.ts';
 
 // Any fixed number, the same in every process.
 const LEADER_LOCK = 7_310_003;
@@ -70,6 +71,12 @@ export class Scheduler {
   private async elect(): Promise<void> {
     if (this.stopped || this.lockClient) return;
     const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'carelane-scheduler' });
+    // Listening from the start: a connection lost while connecting must not become an unhandled 'error' event.
+    client.on('error', () => {
+      if (this.lockClient !== client) return;
+      this.log.warn('lost the scheduler leadership connection');
+      this.lockClient = undefined;
+    });
     try {
       await client.connect();
       const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [LEADER_LOCK]);
@@ -77,10 +84,6 @@ export class Scheduler {
         await client.end();
         return;
       }
-      client.on('error', () => {
-        this.log.warn('lost the scheduler leadership connection');
-        if (this.lockClient === client) this.lockClient = undefined;
-      });
       this.lockClient = client;
       this.log.info({ node: this.node }, 'this node is now the scheduler leader');
     } catch (error) {
@@ -135,6 +138,18 @@ export function housekeepingJob(pool: pg.Pool, cron: string, doneRetentionDays: 
         );
         if ((rowCount ?? 0) < 5000) return;
       }
+    },
+  };
+}
+
+/** Applies the retention policy (governance/retention.ts): erases old payloads, deletes old messages. */
+export function retentionJob(pool: pg.Pool, cron: string, policy: RetentionPolicy, log: Logger): ScheduledJob {
+  return {
+    name: 'retention',
+    cron,
+    async run() {
+      const result = await purgeExpiredMessages(pool, policy);
+      if (result.payloadsErased || result.messagesDeleted) log.info({ job: 'retention', ...result }, 'retention purge finished');
     },
   };
 }

@@ -1,3 +1,6 @@
 export { appendAudit, verifyAuditChain, type AuditEntry, type AuditVerification } from './audit.ts';
-export { authenticate, createToken, generateToken, hashToken, revokeToken, seedAdminToken, type TokenIdentity } from './tokens.ts';
+export { authenticate, createToken, generateToken, hashToken, listTokens, revokeToken, seedAdminToken, type TokenIdentity, type TokenListing } from './tokens.ts';
 export { can, isRole, PERMISSIONS, ROLES, type Permission, type Role } from './rbac.ts';
+export { PatientTokenizer, parseToken, reidentify, UnknownTokenError, type ReidentifyRequest, type TokenizationKey } from './tokenization.ts';
+export { InvalidJwtError, looksLikeJwt, OidcVerifier, type OidcIdentity, type OidcSettings } from './oidc.ts';
+export { purgeExpiredMessages, type RetentionPolicy, type PurgeResult } from './retention.ts';

@@ -12,6 +12,8 @@ export const PERMISSIONS = [
   'config:read',
   'tokens:manage',
   'audit:read',
+  // turning a patient token back into the identifier: admin only unless a deployment grants it (issue 8)
+  'phi:reidentify',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -53,3 +53,21 @@ export async function revokeToken(db: Queryable, name: string): Promise<boolean>
   const { rowCount } = await db.query('update carelane.api_tokens set revoked_at = now() where name = $1 and revoked_at is null', [name]);
   return rowCount === 1;
 }
+
+export interface TokenListing {
+  name: string;
+  role: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+/** Every token's metadata, never its hash. */
+export async function listTokens(db: Queryable): Promise<TokenListing[]> {
+  const { rows } = await db.query<TokenListing>(
+    `select name, role, created_at as "createdAt", expires_at as "expiresAt", revoked_at as "revokedAt", last_used_at as "lastUsedAt"
+     from carelane.api_tokens order by name`,
+  );
+  return rows;
+}

@@ -16,6 +16,10 @@ export function connect(url: string, poolSize: number, applicationName = 'carela
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: applicationName });
   // An idle client's error (server restart) must not crash the process; the pool replaces the client.
   pool.on('error', () => {});
+  // pg-pool drops its own error listener while a client is checked out: without this one, the server closing the
+  // connection between two statements of a transaction (restart, failover, shutdown) would be an unhandled
+  // 'error' event and end the process. The failure still reaches the caller through its query.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

@@ -11,3 +11,8 @@ export { StockGateway, type StockBalance, type StockLocation, type Lot, type New
 export { TransferGateway, type TransferRequest, type TransferLine, type TransferOutcome, type PickingState } from './gateways/transfers.ts';
 export { pollChanges, loadCursor, saveCursor, changedSince, type ChangeCursor, type PollOptions } from './cursors.ts';
 export { lotModel, productTypeValues, moveDoneQuantityField, purchaseLineUomField } from './versions.ts';
+export { VendorGateway, selectSeller, type Vendor, type NewVendor, type VendorPrice, type NewVendorPrice, type SellerQuery } from './gateways/vendors.ts';
+export { PurchaseGateway, type PurchaseLine, type PurchaseOrderRequest, type PurchaseOrderStatus, type PurchaseOutcome, type PurchaseState, type ReceiptStatus } from './gateways/purchases.ts';
+export { ReceiptGateway, type ReceivedLine, type ReceiptRequest, type ReceiptOutcome } from './gateways/receipts.ts';
+export { supplierInfoPartnerField, hasReceiptStatus, moveLineDoneValues } from './versions.ts';
+export { reserveTransferHandler, placePurchaseOrderHandler, odooHandlers, type OdooClientFor } from './handlers.ts';

@@ -26,3 +26,18 @@ export const moveNeedsName = (version: OdooVersion): boolean => version <= 18;
 
 /** purchase.order.line `product_uom` → `product_uom_id` in 19 (§2.1, OpenUpgrade purchase 19.0). */
 export const purchaseLineUomField = (version: OdooVersion): string => (version >= 19 ? 'product_uom_id' : 'product_uom');
+
+/** product.supplierinfo's vendor: `name` was renamed `partner_id` in 16.0, so every supported version uses
+ * partner_id (§2.2, OpenUpgrade product 16.0). */
+export const supplierInfoPartnerField = (_version: OdooVersion): string => 'partner_id';
+
+/** purchase.order.receipt_status (pending/partial/full) is new in 16.0 (purchase_stock, §2.8): present on all. */
+export const hasReceiptStatus = (version: OdooVersion): boolean => version >= 16;
+
+/** Done quantity on a move line: `qty_done` on 16; `quantity` + `picked` from 17 (§2.6, OpenUpgrade stock 17.0). */
+export function moveLineDoneValues(version: OdooVersion, quantity: number): Record<string, unknown> {
+  return version >= 17 ? { quantity, picked: true } : { qty_done: quantity };
+}
+
+/** purchase.order 'done' is replaced by a boolean `locked` in 19 (§2.8, OpenUpgrade purchase 19.0). */
+export const purchaseHasDoneState = (version: OdooVersion): boolean => version <= 18;

@@ -1,5 +1,5 @@
 // The X12 connector's door: read (tolerant tokenizer, envelopes, syntax), map to canonical, write 850 and
-// acknowledgments, and number outbound envelopes per partner. Transports come later (see the report of #5).
+// acknowledgments, number outbound envelopes per partner, receive over HTTP (persist, then TA1/997/999), send 850s.
 export { tokenizeX12, readDelimiters, decodeX12, type X12Delimiters, type X12Segment, type TokenizedInterchange } from './tokenizer.ts';
 export { readX12, allIssues, type X12Document, type Interchange, type InterchangeHeader, type FunctionalGroup, type GroupHeader, type TransactionSet } from './envelope.ts';
 export { issueToError, type X12Issue, type X12IssueLevel, type X12ErrorCode } from './issues.ts';
@@ -10,3 +10,9 @@ export { generate850, type OutboundPurchaseOrder, type OutboundPurchaseOrderLine
 export { buildFunctionalAck, writeFunctionalAcks, functionalAckKindFor, buildTa1, writeTa1Interchange, type FunctionalAckKind, type FunctionalAckResult, type Ta1Result } from './acknowledgments.ts';
 export { writeInterchange, writeSegment, transactionSet, defaultDelimiters, type EnvelopeOptions, type PartyId } from './writer.ts';
 export { nextControlNumber, nextEnvelopeNumbers, lastControlNumber, type ControlNumberKind } from './control-numbers.ts';
+export { X12PartnerProfileSchema, parsePartnerProfiles, findPartnerForInterchange, type X12PartnerProfile } from './partner-profile.ts';
+export { receiveX12, readFunctionalAcks, X12_CONTENT_TYPE, type ReceiveX12Options, type X12ReceiveOutcome, type StoredInterchange, type ReceivedFunctionalAck, type EnvelopeNumbers } from './receive.ts';
+export { x12RequestListener, startX12HttpListener, type X12HttpOptions, type X12HttpListener } from './http-listener.ts';
+export { postX12 } from './http-client.ts';
+export { prepareOutbound, findOutbound, markOutboundSent, recordFunctionalAcks, overdueAcknowledgments, type OutboundInterchange } from './outbound-ledger.ts';
+export { x12Send850Handler, type Send850Payload } from './send-850.ts';

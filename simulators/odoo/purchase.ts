@@ -1,0 +1,146 @@
+import type { Row } from './domain.ts';
+import type { MethodSpec } from './methods.ts';
+import { movesOf, nextPickingName, recomputePickingState, reserveMove } from './methods.ts';
+import { type Env, odooNow, userError } from './orm.ts';
+import { validatePickings } from './validate.ts';
+
+// Purchase flow of the simulator (reference/odoo.md §2.8, §2.10): RFQ → button_confirm (→ 'to approve' under
+// two-step approval) → receipt picking with moves; bills carry purchase_line_id. Behaviour follows Odoo's
+// purchase / purchase_stock modules; the method names are long-standing [K], the field facts are cited in §2.8.
+
+const action = (run: (env: Env, records: Row[], context: Record<string, unknown>) => Promise<unknown>): MethodSpec => ({
+  model: false,
+  readOnly: false,
+  params: [],
+  run: async (env, model, ids, _args, context) => run(env, await env.browse(model, ids), context),
+});
+
+const linesOf = async (env: Env, order: Row): Promise<Row[]> => [...(await env.rows('purchase.order.line')).values()].filter((line) => line.order_id === order.id);
+
+export const purchaseMethods: Record<string, Record<string, MethodSpec>> = {
+  'purchase.order': {
+    // purchase.py button_confirm: orders not in draft/sent are skipped; _approval_allowed() decides between
+    // approve and 'to approve'. Returns True.
+    button_confirm: action(async (env, orders) => {
+      for (const order of orders) {
+        if (order.state !== 'draft' && order.state !== 'sent') continue;
+        if ((await linesOf(env, order)).length === 0) throw userError('You cannot confirm a purchase order without any line.');
+        if (await approvalAllowed(env, order)) await approve(env, order);
+        else await env.update('purchase.order', order, { state: 'to approve' });
+      }
+      return true;
+    }),
+    button_approve: action(async (env, orders) => {
+      for (const order of orders) if (order.state === 'to approve') await approve(env, order);
+      return true;
+    }),
+    button_cancel: action(async (env, orders) => {
+      for (const order of orders) {
+        const pickings = [...(await env.rows('stock.picking')).values()].filter((p) => p.purchase_id === order.id);
+        // purchase_stock: a PO whose receipt is done cannot be cancelled [K wording].
+        if (pickings.some((p) => p.state === 'done')) throw userError('Unable to cancel purchase order as some receptions have already been done.');
+        for (const picking of pickings) await env.update('stock.picking', picking, { state: 'cancel' });
+        await env.update('purchase.order', order, { state: 'cancel' });
+      }
+      return true;
+    }),
+  },
+  'stock.picking': {
+    button_validate: action((env, pickings, context) => validatePickings(env, pickings, context)),
+  },
+  'account.move': {
+    action_post: action(async (env, moves) => {
+      for (const move of moves) {
+        if (move.state !== 'draft') throw userError('Only draft journal entries can be posted.');
+        if (move.move_type === 'in_invoice' && !move.invoice_date) throw userError('The Bill/Refund date is required to validate this document.');
+        const lines = [...(await env.rows('account.move.line')).values()].filter((line) => line.move_id === move.id);
+        for (const line of lines) {
+          if (typeof line.purchase_line_id !== 'number') continue;
+          const [poLine] = await env.browse('purchase.order.line', [line.purchase_line_id]);
+          await env.update('purchase.order.line', poLine!, { qty_invoiced: Number(poLine!.qty_invoiced ?? 0) + Number(line.quantity ?? 0) });
+        }
+        await env.update('account.move', move, { state: 'posted' });
+      }
+      return true;
+    }),
+  },
+};
+
+/**
+ * purchase.py _approval_allowed [K]: one_step, or two_step with amount_total below the company's threshold, or
+ * the user is a purchase manager. The simulated API user is treated as a buyer, not a manager, so the threshold
+ * applies; set res.company.po_double_validation to 'two_step' to exercise 'to approve'.
+ */
+async function approvalAllowed(env: Env, order: Row): Promise<boolean> {
+  const [company] = await env.browse('res.company', [Number(order.company_id ?? 1)]);
+  if (company?.po_double_validation !== 'two_step') return true;
+  return Number(order.amount_total ?? 0) < Number(company.po_double_validation_amount ?? 0);
+}
+
+async function approve(env: Env, order: Row): Promise<void> {
+  await env.update('purchase.order', order, { state: 'purchase', date_approve: odooNow() });
+  await createReceipt(env, order);
+}
+
+/**
+ * purchase_stock _create_picking: one incoming picking of the warehouse's receipt type, one move per storable
+ * line (linked by purchase_line_id), confirmed and assigned at once (nothing to reserve at a vendor).
+ */
+async function createReceipt(env: Env, order: Row): Promise<void> {
+  const type = [...(await env.rows('stock.picking.type')).values()].find((t) => t.code === 'incoming');
+  if (!type) throw userError('Make sure you have at least an incoming picking type defined');
+  const vals = {
+    picking_type_id: type.id,
+    location_id: type.default_location_src_id,
+    location_dest_id: type.default_location_dest_id,
+    partner_id: order.partner_id,
+    origin: order.name,
+    purchase_id: order.id,
+    state: 'assigned',
+  };
+  const picking = await env.insert('stock.picking', { ...vals, name: await nextPickingName(env, vals) });
+  for (const line of await linesOf(env, order)) {
+    await env.insert('stock.move', {
+      ...(env.version <= 18 ? { name: String(line.name || order.name) } : {}),
+      product_id: line.product_id,
+      product_uom_qty: line.product_qty,
+      location_id: picking.location_id,
+      location_dest_id: picking.location_dest_id,
+      picking_id: picking.id,
+      purchase_line_id: line.id,
+      state: 'confirmed',
+    });
+  }
+  for (const move of await movesOf(env, picking)) await reserveMove(env, picking, move);
+  await recomputePickingState(env, picking);
+  await env.update('purchase.order', order, { receipt_status: 'pending' });
+}
+
+/** Computed fields the simulator stores after a create: PO name and amount_total, bill name. */
+export async function afterPurchaseCreate(env: Env, model: string, row: Row): Promise<void> {
+  if (model === 'purchase.order') {
+    const lines = await linesOf(env, row);
+    const count = [...(await env.rows('purchase.order')).values()].length;
+    await env.update('purchase.order', row, {
+      name: row.name || `P${String(count).padStart(5, '0')}`,
+      amount_total: lines.reduce((sum, line) => sum + Number(line.product_qty) * Number(line.price_unit ?? 0), 0),
+      date_order: row.date_order || odooNow(),
+    });
+  }
+  if (model === 'account.move') {
+    const lines = [...(await env.rows('account.move.line')).values()].filter((line) => line.move_id === row.id);
+    await env.update('account.move', row, { amount_total: lines.reduce((sum, line) => sum + Number(line.quantity ?? 0) * Number(line.price_unit ?? 0), 0) });
+  }
+}
+
+/**
+ * purchase_stock _compute_receipt_status [K]: no picking (or all cancelled) → False; all done/cancelled →
+ * 'full'; some done → 'partial'; otherwise 'pending'.
+ */
+export async function recomputeReceiptStatus(env: Env, orderId: number): Promise<void> {
+  const [order] = await env.browse('purchase.order', [orderId]);
+  const pickings = [...(await env.rows('stock.picking')).values()].filter((p) => p.purchase_id === orderId);
+  const live = pickings.filter((p) => p.state !== 'cancel');
+  const status = live.length === 0 ? false : live.every((p) => p.state === 'done') ? 'full' : live.some((p) => p.state === 'done') ? 'partial' : 'pending';
+  await env.update('purchase.order', order!, { receipt_status: status });
+}

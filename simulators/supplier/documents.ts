@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { toGtin14, withCheckDigit } from '../../src/connectors/gs1/index.ts';
+import type { PurchaseOrder, PurchaseOrderLine } from '../../src/connectors/x12/index.ts';
+import { transactionSet, type SegmentValues } from '../../src/connectors/x12/writer.ts';
+
+/**
+ * What a distributor sends back for a purchase order, as X12 transaction set bodies (pure). Follows the
+ * 004010/005010 tables and the HIDA healthcare EDI guideline usage Carelane's mappers read:
+ * - 855: BAK02 (587) AD accepted no change, AC accepted with changes, RJ rejected; per line PO1 + ACK01 (668)
+ *   IA accepted, IQ quantity changed, IB backordered (ACK04 '068' current schedule ship + ACK05 date), IR rejected.
+ * - 856: BSN, HL shipment (S) → order (O, PRF01 = PO number) → item (I, LIN with UK = GTIN-14 and LT = lot,
+ *   SN1 shipped quantity, DTM*036 expiration date of that lot); one lot per item level.
+ * - 810: BIG (invoice date, number, PO date, PO number), IT1 per line, TDS01 total in cents (N2).
+ */
+
+export type SupplierScenario = 'accept' | 'partial' | 'backorder' | 'reject';
+
+export interface InvoiceVariance {
+  /** added to every unit price, decimal string, e.g. '0.35' or '-0.10' */
+  unitPriceDelta?: string;
+  /** added to every invoiced quantity, e.g. 1 invoices one more unit than shipped */
+  quantityDelta?: number;
+}
+
+export interface ShippedLine {
+  line: PurchaseOrderLine;
+  lineNumber: string;
+  gtin: string;
+  quantity: number;
+  lot: string;
+  expiryDate: string;
+}
+
+/** The quantity a scenario confirms and ships: partial ships half (rounded up), backorder and reject nothing yet. */
+export function confirmedQuantity(scenario: SupplierScenario, ordered: number): number {
+  if (scenario === 'accept') return ordered;
+  if (scenario === 'partial') return Math.max(1, Math.ceil(ordered / 2));
+  return 0;
+}
+
+/**
+ * A GTIN-14 for a line: the one ordered when it carries a valid GTIN, else a stable one derived from the
+ * vendor/buyer part number under the GS1 example company prefix 0614141 (GS1 General Specifications), with its
+ * computed check digit.
+ */
+export function gtinForLine(line: PurchaseOrderLine): string {
+  const ordered = line.product.gtin && toGtin14(line.product.gtin);
+  if (ordered) return ordered;
+  const key = line.product.vendorPartNumber ?? line.product.buyerPartNumber ?? line.lineNumber ?? 'item';
+  const itemReference = String(parseInt(createHash('sha256').update(key).digest('hex').slice(0, 8), 16) % 100_000).padStart(5, '0');
+  return withCheckDigit(`1${'0614141'}${itemReference}`);
+}
+
+const ymd = (iso: string) => iso.replaceAll('-', '');
+const isoDay = (at: Date) => at.toISOString().slice(0, 10);
+const addDays = (at: Date, days: number) => new Date(at.getTime() + days * 86_400_000);
+
+export function purchaseOrderAck(order: PurchaseOrder, scenario: SupplierScenario, controlNumber: string, at: Date): SegmentValues[] {
+  const type = scenario === 'accept' ? 'AD' : scenario === 'reject' ? 'RJ' : 'AC';
+  const body: SegmentValues[] = [['BAK', '00', type, order.poNumber, ymd(order.orderDate), '', '', '', '', ymd(isoDay(at))]];
+  order.lines.forEach((line, index) => {
+    const lineNumber = line.lineNumber ?? String(index + 1);
+    body.push(['PO1', lineNumber, String(line.quantity), line.unitOfMeasure, line.unitPrice ?? '', '', 'UK', gtinForLine(line), ...(line.product.vendorPartNumber ? ['VN', line.product.vendorPartNumber] : [])]);
+    if (scenario === 'accept') body.push(['ACK', 'IA', String(line.quantity), line.unitOfMeasure]);
+    else if (scenario === 'partial') body.push(['ACK', 'IQ', String(confirmedQuantity('partial', line.quantity)), line.unitOfMeasure]);
+    else if (scenario === 'backorder') body.push(['ACK', 'IB', String(line.quantity), line.unitOfMeasure, '068', ymd(isoDay(addDays(at, 21)))]);
+    else body.push(['ACK', 'IR', '0', line.unitOfMeasure]);
+  });
+  body.push(['CTT', String(order.lines.length)]);
+  return transactionSet('855', controlNumber, body);
+}
+
+export function shippedLines(order: PurchaseOrder, scenario: SupplierScenario, at: Date): ShippedLine[] {
+  return order.lines
+    .map((line, index) => {
+      const lineNumber = line.lineNumber ?? String(index + 1);
+      return { line, lineNumber, gtin: gtinForLine(line), quantity: confirmedQuantity(scenario, line.quantity), lot: `L${order.poNumber.replace(/[^A-Za-z0-9]/g, '').slice(-10)}${lineNumber}`, expiryDate: isoDay(addDays(at, 730)) };
+    })
+    .filter((s) => s.quantity > 0);
+}
+
+export function shipNotice(order: PurchaseOrder, shipped: ShippedLine[], shipmentId: string, controlNumber: string, at: Date): SegmentValues[] {
+  const body: SegmentValues[] = [['BSN', '00', shipmentId, ymd(isoDay(at)), at.toISOString().slice(11, 16).replace(':', '')]];
+  body.push(['HL', '1', '', 'S'], ['REF', 'BM', `BOL${shipmentId}`], ['DTM', '011', ymd(isoDay(at))]);
+  body.push(['HL', '2', '1', 'O'], ['PRF', order.poNumber, '', '', ymd(order.orderDate)]);
+  shipped.forEach((s, index) => {
+    body.push(['HL', String(3 + index), '2', 'I'], ['LIN', s.lineNumber, 'UK', s.gtin, 'LT', s.lot], ['SN1', '', String(s.quantity), s.line.unitOfMeasure], ['DTM', '036', ymd(s.expiryDate)]);
+  });
+  body.push(['CTT', String(shipped.length)]);
+  return transactionSet('856', controlNumber, body);
+}
+
+export function invoice(order: PurchaseOrder, shipped: ShippedLine[], invoiceNumber: string, variance: InvoiceVariance, controlNumber: string, at: Date): SegmentValues[] {
+  const body: SegmentValues[] = [['BIG', ymd(isoDay(at)), invoiceNumber, ymd(order.orderDate), order.poNumber]];
+  let totalCents = 0n;
+  for (const s of shipped) {
+    const quantity = s.quantity + (variance.quantityDelta ?? 0);
+    const unitCents = toCents(s.line.unitPrice ?? '0') + toCents(variance.unitPriceDelta ?? '0');
+    totalCents += unitCents * BigInt(quantity);
+    body.push(['IT1', s.lineNumber, String(quantity), s.line.unitOfMeasure, fromCents(unitCents), '', 'UK', s.gtin]);
+  }
+  // TDS01 is N2: the amount in cents without a decimal point.
+  body.push(['TDS', totalCents.toString()], ['CTT', String(shipped.length)]);
+  return transactionSet('810', controlNumber, body);
+}
+
+/** Money as integer cents (never floats: invoices are matched to the cent). */
+export function toCents(decimal: string): bigint {
+  const match = /^(-?)(\d*)(?:\.(\d{0,2})\d*)?$/.exec(decimal.trim());
+  if (!match) throw new Error(`not a decimal amount: ${decimal}`);
+  const cents = BigInt(match[2] || '0') * 100n + BigInt((match[3] ?? '').padEnd(2, '0') || '0');
+  return match[1] ? -cents : cents;
+}
+
+export function fromCents(cents: bigint): string {
+  const negative = cents < 0n;
+  const abs = negative ? -cents : cents;
+  return `${negative ? '-' : ''}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
+}

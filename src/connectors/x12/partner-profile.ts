@@ -1,0 +1,65 @@
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+import { permanentError } from '../../contracts/errors.ts';
+
+/**
+ * A trading partner as Carelane exchanges X12 with it. The schema is the contract (CONVENTIONS.md): the lead
+ * wires `X12PartnerProfileSchema` into carelane.yaml (`x12.partners[]`); code receives the typed object.
+ * ISA05/ISA07 qualifiers are 2 characters and ISA06/ISA08 ids up to 15 (X12.5 ISA element widths); GS02/GS03
+ * application codes are AN 2/15 (X12.6 GS segment).
+ */
+
+const IsaQualifier = Type.String({ pattern: '^[0-9A-Z]{2}$', description: 'ISA05/ISA07 interchange id qualifier, e.g. ZZ, 01, 12' });
+const IsaId = Type.String({ minLength: 1, maxLength: 15, pattern: '^[^*~^:>|]+$', description: 'ISA06/ISA08 interchange id, up to 15 characters, no delimiters' });
+const ApplicationCode = Type.String({ minLength: 2, maxLength: 15, pattern: '^[^*~^:>|]+$', description: 'GS02/GS03 application code' });
+
+export const X12PartnerProfileSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'Carelane name of the partner, used in URLs, sources (x12:<id>) and control-number rows' }),
+    ours: Type.Object({ qualifier: IsaQualifier, id: IsaId, applicationCode: ApplicationCode }, { additionalProperties: false }),
+    theirs: Type.Object({ qualifier: IsaQualifier, id: IsaId, applicationCode: ApplicationCode }, { additionalProperties: false }),
+    version: Type.Union([Type.Literal('004010'), Type.Literal('005010')], { description: 'version of the interchanges Carelane writes to this partner' }),
+    transport: Type.Union([Type.Literal('http'), Type.Literal('folder')]),
+    /** http: the partner's URL for POSTed interchanges; folder: the outbound directory */
+    endpoint: Type.String({ minLength: 1 }),
+    acknowledgment: Type.Object(
+      {
+        kind: Type.Union([Type.Literal('997'), Type.Literal('999')]),
+        withinMinutes: Type.Integer({ minimum: 1, maximum: 10_080 }),
+      },
+      { additionalProperties: false },
+    ),
+    /** ISA15: T test, P production. A partner in test never gets (or sends) production interchanges. */
+    usage: Type.Union([Type.Literal('T'), Type.Literal('P')]),
+  },
+  { additionalProperties: false },
+);
+
+export type X12PartnerProfile = Static<typeof X12PartnerProfileSchema>;
+
+/** Validates profiles given as data (tests, the simulator); errors name the key, as config errors do. */
+export function parsePartnerProfiles(input: unknown): X12PartnerProfile[] {
+  if (!Array.isArray(input)) throw permanentError('x12 partners must be a list', { code: 'config_invalid', where: { field: 'x12.partners' } });
+  const profiles = input.map((item, index) => {
+    const error = Value.Errors(X12PartnerProfileSchema, item)[0];
+    if (error) {
+      const at = `x12.partners[${index}]${error.instancePath.replaceAll('/', '.')}`;
+      throw permanentError(`${at}: ${error.message}`, { code: 'config_invalid', where: { field: at } });
+    }
+    return item as X12PartnerProfile;
+  });
+  const ids = new Set<string>();
+  for (const [index, p] of profiles.entries()) {
+    if (ids.has(p.id)) throw permanentError(`x12.partners[${index}].id ${p.id} is used twice`, { code: 'config_invalid', where: { field: `x12.partners[${index}].id` } });
+    ids.add(p.id);
+  }
+  return profiles;
+}
+
+/** The profile whose interchange ids match an inbound ISA (sender = theirs, receiver = ours). */
+export function findPartnerForInterchange(
+  profiles: readonly X12PartnerProfile[],
+  isa: { senderQualifier: string; senderId: string; receiverQualifier: string; receiverId: string },
+): X12PartnerProfile | undefined {
+  return profiles.find((p) => p.theirs.qualifier === isa.senderQualifier && p.theirs.id === isa.senderId.trim());
+}

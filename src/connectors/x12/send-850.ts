@@ -1,0 +1,82 @@
+import { permanentError } from '../../contracts/errors.ts';
+import type { DeliveryHandler } from '../../engine/handlers.ts';
+import { readX12 } from './envelope.ts';
+import { generate850, type OutboundPurchaseOrder } from './generate-850.ts';
+import { postX12 } from './http-client.ts';
+import { findOutbound, markOutboundSent, prepareOutbound, recordFunctionalAcks } from './outbound-ledger.ts';
+import type { X12PartnerProfile } from './partner-profile.ts';
+import { readFunctionalAcks } from './receive.ts';
+
+/** The payload of an `x12.send_850` delivery. */
+export interface Send850Payload {
+  partner: string;
+  purchaseOrder: OutboundPurchaseOrder;
+}
+
+/**
+ * `x12.send_850`: writes the purchase order as an 850 to the partner of the payload and POSTs it to the
+ * partner's endpoint. The interchange is generated once per idempotency key (outbound-ledger.ts), so every
+ * attempt sends identical bytes with the same ISA13/GS06/ST02, and X12 partners recognise a re-sent
+ * interchange by its ISA13 (X12.5). A 997/999 answered synchronously is recorded right away; an AK9 'R' is
+ * permanent (the partner refuses these bytes; sending them again cannot help). `lookup` says 'applied' once a
+ * 997/999 for the group arrived (synchronously or later through the X12 listener); until then a retry re-sends
+ * the same interchange, which is safe for the reason above.
+ */
+export function x12Send850Handler(profiles: readonly X12PartnerProfile[], options: { now?: () => Date } = {}): DeliveryHandler {
+  const profileOf = (payload: unknown): { profile: X12PartnerProfile; payload: Send850Payload } => {
+    const p = payload as Partial<Send850Payload> | null;
+    if (!p?.partner || !p.purchaseOrder) throw permanentError('x12.send_850 payload needs partner and purchaseOrder', { code: 'x12_payload_invalid', where: { field: 'payload' } });
+    const profile = profiles.find((candidate) => candidate.id === p.partner);
+    if (!profile) throw permanentError(`x12 partner ${p.partner} is not configured`, { code: 'x12_partner_unknown', where: { field: 'payload.partner' } });
+    return { profile, payload: p as Send850Payload };
+  };
+  return {
+    action: 'x12.send_850',
+    async run(delivery, { pool, signal }) {
+      const { profile, payload } = profileOf(delivery.payload);
+      if (profile.transport !== 'http') {
+        throw permanentError(`x12 partner ${profile.id} uses transport ${profile.transport}, which x12.send_850 does not support yet`, { code: 'x12_transport_unsupported', where: { field: 'transport' } });
+      }
+      const outbound = await prepareOutbound(pool, { idempotencyKey: delivery.idempotencyKey, partner: profile.id, transactionType: '850', functionalId: 'PO' }, (numbers) => {
+        const written = generate850(payload.purchaseOrder, {
+          sender: { qualifier: profile.ours.qualifier, id: profile.ours.id },
+          receiver: { qualifier: profile.theirs.qualifier, id: profile.theirs.id },
+          applicationSender: profile.ours.applicationCode,
+          applicationReceiver: profile.theirs.applicationCode,
+          version: profile.version,
+          interchangeControlNumber: numbers.interchange,
+          groupControlNumber: numbers.group,
+          transactionControlNumber: numbers.transaction,
+          usage: profile.usage,
+          at: options.now?.() ?? new Date(),
+        });
+        return { body: written.text, st02: written.transactionControlNumber };
+      });
+      const response = await postX12({ url: profile.endpoint, body: outbound.body, idempotencyKey: delivery.idempotencyKey, correlationId: delivery.correlationId, signal });
+      await markOutboundSent(pool, delivery.idempotencyKey);
+      const acks = synchronousAcks(response.body);
+      if (acks.length > 0) await recordFunctionalAcks(pool, profile.id, acks);
+      const ours = acks.find((a) => a.functionalId === 'PO' && Number(a.groupControlNumber) === outbound.gs06);
+      if (ours?.status === 'R') {
+        throw permanentError(`partner ${profile.id} rejected interchange ${outbound.isa13} (group ${outbound.gs06}) in its ${ours.kind}`, { code: 'x12_rejected_by_partner', where: { segment: 'AK9' } });
+      }
+      return {
+        stages: [{ stage: `x12.send_850 to ${profile.id}`, detail: { status: response.status, isa13: outbound.isa13, gs06: outbound.gs06, st02: outbound.st02, poNumber: payload.purchaseOrder.poNumber, ack: ours ? `${ours.kind} ${ours.status}` : 'awaited' } }],
+      };
+    },
+    async lookup(delivery, { pool }) {
+      const outbound = await findOutbound(pool, delivery.idempotencyKey);
+      return outbound?.acknowledgedAt ? 'applied' : 'not_applied';
+    },
+  };
+}
+
+/** A 997/999 in the HTTP answer, if the partner acknowledges synchronously; anything else is ignored. */
+function synchronousAcks(body: string): ReturnType<typeof readFunctionalAcks> {
+  if (!body.trimStart().startsWith('ISA')) return [];
+  try {
+    return readX12(body).interchanges.flatMap(readFunctionalAcks);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CarelaneError } from '../src/contracts/errors.ts';
+import type { ClaimedDelivery, HandlerContext } from '../src/engine/handlers.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { OdooClient, ProductGateway, VendorGateway, odooHandlers, placePurchaseOrderHandler, reserveTransferHandler } from '../src/connectors/odoo/index.ts';
+import { startOdooSimulator, type OdooSimulator } from '../simulators/odoo/index.ts';
+import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
+
+// The engine's view of Odoo: a handler runs with the delivery's idempotency key, and after an ambiguous attempt the
+// engine asks `lookup` before running again (src/engine/engine.ts). Against the simulator with lost answers.
+let db: TestDatabase;
+let sim: OdooSimulator;
+let client: OdooClient;
+
+beforeAll(async () => {
+  db = await createTestDatabase(embeddedTarget(), 4);
+  sim = await startOdooSimulator({ version: 18, databaseUrl: db.url, schema: 'odoo_handlers_v18', reset: true });
+  client = await OdooClient.connect({ url: sim.url, database: sim.database, login: 'admin', apiKey: 'sim-admin-api-key', transport: 'jsonrpc', timeoutMs: 400 });
+});
+
+afterAll(async () => {
+  await sim.close();
+  await db.drop();
+});
+
+const clientFor = async (endpoint: string) => {
+  if (endpoint !== 'odoo-main') throw new Error(`unknown endpoint ${endpoint}`);
+  return client;
+};
+
+function delivery(action: string, idempotencyKey: string, payload: unknown): ClaimedDelivery {
+  const now = new Date();
+  return { id: 1, messageId: null, correlationId: 'c-1', lane: 'default', action, endpoint: 'odoo-main', orderingKey: null, idempotencyKey, payload, attempts: 1, needsLookup: false, createdAt: now, claimedAt: now, endpointFailures: 0, endpointClosedAt: null };
+}
+
+const context = (): HandlerContext => ({ pool: db.pool, log: createLogger('silent'), signal: new AbortController().signal });
+
+async function failure(promise: Promise<unknown>): Promise<CarelaneError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof CarelaneError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('Odoo delivery handlers', () => {
+  it('registers one action per gateway operation', () => {
+    expect(odooHandlers(clientFor).map((h) => h.action)).toEqual(['odoo.reserve_transfer', 'odoo.place_purchase_order']);
+  });
+
+  it('reserve_transfer: an answer lost after the last step commits is looked up as applied, not sent again', async () => {
+    const products = await new ProductGateway(client).ensure([{ key: 'item:h:gauze', defaultCode: 'H-GAUZE', name: 'Gauze' }]);
+    const productId = products.get('item:h:gauze')!.id;
+    await sim.seedQuant({ productId, locationId: sim.seeded.stockLocationId, quantity: 10 });
+    const handler = reserveTransferHandler(clientFor);
+    const work = delivery('odoo.reserve_transfer', 'demand:h:1', { pickingTypeId: sim.seeded.internalPickingTypeId, sourceLocationId: sim.seeded.stockLocationId, destinationLocationId: sim.seeded.wardLocationId, lines: [{ productId, quantity: 3 }] });
+    expect(await handler.lookup!(work, context())).toBe('not_applied');
+
+    sim.addFault({ kind: 'timeout_after_commit', model: 'stock.picking', method: 'action_assign', times: 1 });
+    expect((await failure(handler.run(work, context()))).failureClass).toBe('ambiguous');
+    const calls = sim.callCount();
+    expect(await handler.lookup!(work, context())).toBe('applied');
+    // The lookup only reads: an external-id search and the picking's state.
+    expect(sim.callCount() - calls).toBe(2);
+    expect((await sim.records('stock.picking', ['origin'])).filter((p) => p.origin === 'demand:h:1')).toHaveLength(1);
+  });
+
+  it('reserve_transfer: a create committed without its answer is not_applied, and the rerun adopts it', async () => {
+    const [product] = await new ProductGateway(client).findByCodes(['H-GAUZE']);
+    const handler = reserveTransferHandler(clientFor);
+    const work = delivery('odoo.reserve_transfer', 'demand:h:2', { pickingTypeId: sim.seeded.internalPickingTypeId, sourceLocationId: sim.seeded.stockLocationId, destinationLocationId: sim.seeded.wardLocationId, lines: [{ productId: product!.id, quantity: 2 }] });
+    sim.addFault({ kind: 'timeout_after_commit', model: 'stock.picking', method: 'create', times: 1 });
+    expect((await failure(handler.run(work, context()))).failureClass).toBe('ambiguous');
+    // The picking exists but is neither bound nor reserved: the saga is unfinished, so run again.
+    expect(await handler.lookup!(work, context())).toBe('not_applied');
+    const result = await handler.run(work, context());
+    expect(result?.stages?.[0]?.detail).toMatchObject({ created: false, state: 'assigned' });
+    expect((await sim.records('stock.picking', ['origin'])).filter((p) => p.origin === 'demand:h:2')).toHaveLength(1);
+  });
+
+  it('place_purchase_order: a lost confirmation answer is looked up as applied; one order, one receipt', async () => {
+    const [product] = await new ProductGateway(client).findByCodes(['H-GAUZE']);
+    const vendor = (await new VendorGateway(client).ensure([{ key: 'vendor:h', name: 'Handler Vendor', ref: 'V-H' }])).get('vendor:h')!.id;
+    const handler = placePurchaseOrderHandler(clientFor);
+    const work = delivery('odoo.place_purchase_order', 'po:h:1', { vendorId: vendor, lines: [{ productId: product!.id, quantity: 12, priceUnit: 2 }] });
+    sim.addFault({ kind: 'timeout_after_commit', model: 'purchase.order', method: 'button_confirm', times: 1 });
+    expect((await failure(handler.run(work, context()))).failureClass).toBe('ambiguous');
+    expect(await handler.lookup!(work, context())).toBe('applied');
+    // Even a rerun (e.g. without the lookup) converges on the same order.
+    await handler.run(work, context());
+    const orders = (await sim.records('purchase.order', ['origin', 'picking_ids'])).filter((o) => o.origin === 'po:h:1');
+    expect(orders).toHaveLength(1);
+    expect(orders[0]!.picking_ids).toHaveLength(1);
+  });
+
+  it('a payload without its required members is a permanent failure', async () => {
+    const error = await failure(placePurchaseOrderHandler(clientFor).run(delivery('odoo.place_purchase_order', 'po:h:bad', { lines: [] }), context()));
+    expect(error).toMatchObject({ failureClass: 'permanent', code: 'odoo_bad_payload' });
+  });
+});
