@@ -4,6 +4,8 @@ import { buildApi } from './api/server.ts';
 import { Engine, HandlerRegistry, Ingest, routeStep } from './engine/index.ts';
 import { Scheduler, housekeepingJob, retentionJob } from './engine/scheduler.ts';
 import { webhookPostHandler } from './connectors/webhook/index.ts';
+import { odooConnections, odooHandlers } from './connectors/odoo/index.ts';
+import { nextEnvelopeNumbers, recordFunctionalAcks, startX12HttpListener, x12Send850Handler } from './connectors/x12/index.ts';
 import { flows } from './flows/index.ts';
 import { PatientTokenizer, seedAdminToken } from './governance/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -17,6 +19,8 @@ import { payloadValidators } from './connectors/validators.ts';
 export interface RunningCarelane {
   httpUrl: string;
   mllpPort: number | undefined;
+  /** base URL of the X12 listener (POST /x12/<partner>), when partners are configured */
+  x12Url: string | undefined;
   database: Database;
   engine: Engine;
   /** the HTTP app (tests list its routes) */
@@ -80,6 +84,8 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     const registry = new HandlerRegistry();
     for (const flow of flows) registry.register(flow);
     registry.register(webhookPostHandler(config));
+    for (const handler of odooHandlers(odooConnections(config.odoo.connections, metrics.registry))) registry.register(handler);
+    registry.register(x12Send850Handler(config.x12.partners));
     registry.register(routeStep(registry, payloadValidators));
     for (const route of config.routes) {
       if (!registry.get(`flow.${route.flow}`)) throw new Error(`routes: flow "${route.flow}" is not installed (installed: ${flows.map((f) => f.action.slice(5)).join(', ')})`);
@@ -114,8 +120,25 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       mllpPort = listener.port;
       stops.unshift(() => listener.close());
     }
-    log.info({ http: httpUrl, mllpPort, origin: loaded.origin, node: engine.nodeId }, 'Carelane started');
-    return { httpUrl, mllpPort, database, engine, api, tokenizer, log, stop };
+    let x12Url: string | undefined;
+    if (config.x12.partners.length > 0 && config.x12.http.enabled) {
+      const { pool } = database;
+      const x12 = await startX12HttpListener({
+        host: config.x12.http.host,
+        port: config.x12.http.port,
+        maxBodyBytes: config.x12.http.maxBodyBytes,
+        profiles: config.x12.partners,
+        sink: ingest,
+        envelopeNumbers: (partner) => nextEnvelopeNumbers(pool, partner),
+        onFunctionalAcks: async (partner, acks) => {
+          await recordFunctionalAcks(pool, partner.id, acks);
+        },
+      });
+      x12Url = x12.url;
+      stops.unshift(() => x12.close());
+    }
+    log.info({ http: httpUrl, mllpPort, x12: x12Url, origin: loaded.origin, node: engine.nodeId }, 'Carelane started');
+    return { httpUrl, mllpPort, x12Url, database, engine, api, tokenizer, log, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Value } from 'typebox/value';
-import { ConfigSchema, EndpointSchema, JobSchema, LaneSchema, OidcSchema, type CarelaneConfig } from './schema.ts';
+import { ConfigSchema, EndpointSchema, JobSchema, LaneSchema, OdooConnectionSchema, OidcSchema, type CarelaneConfig } from './schema.ts';
 import type { TSchema } from 'typebox';
 
 export interface LoadedConfig {
@@ -65,6 +65,7 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
   fillRecordDefaults(withDefaults, ['engine', 'lanes'], LaneSchema);
   fillRecordDefaults(withDefaults, ['endpoints'], EndpointSchema);
   fillRecordDefaults(withDefaults, ['scheduler', 'jobs'], JobSchema);
+  fillRecordDefaults(withDefaults, ['odoo', 'connections'], OdooConnectionSchema);
   fillDefaults(withDefaults, ['auth', 'oidc'], OidcSchema);
   for (const error of Value.Errors(ConfigSchema, withDefaults)) {
     const message = describeSchemaError(error);

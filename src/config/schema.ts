@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { X12PartnerProfileSchema } from '../connectors/x12/partner-profile.ts';
 
 // The whole of carelane.yaml. Defaults live here so `config check`, the docs and the running engine agree.
 // Secrets are never literal values: see SECRET_KEYS in load.ts.
@@ -101,6 +102,22 @@ export const RetentionClassSchema = Type.Object(
   Strict,
 );
 
+// An Odoo connection (src/connectors/odoo/types.ts OdooConnectionConfig); the API key only as a secret reference.
+export const OdooConnectionSchema = Type.Object(
+  {
+    url: Type.String({ minLength: 1, description: 'base URL, e.g. https://erp.example.org' }),
+    database: Type.String({ minLength: 1 }),
+    login: Type.String({ minLength: 1, description: 'login of the API user' }),
+    apiKey: Type.String({ minLength: 1, description: 'an Odoo API key, as ${env:NAME} or ${file:PATH}' }),
+    version: Type.Optional(Type.Union([Type.Literal(16), Type.Literal(17), Type.Literal(18), Type.Literal(19)], { description: 'default: asked from the server' })),
+    transport: Type.Optional(Type.Enum(['json2', 'jsonrpc', 'xmlrpc'], { description: 'default: json2 on 19+, jsonrpc before' })),
+    timeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    maxConcurrency: Type.Integer({ minimum: 1, default: 4 }),
+    ratePerSecond: Type.Number({ exclusiveMinimum: 0, default: 20 }),
+  },
+  Strict,
+);
+
 export const ConfigSchema = Type.Object(
   {
     profile: Type.Enum(['demo', 'production'], { default: 'production' }),
@@ -193,6 +210,30 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    odoo: Type.Object(
+      {
+        connections: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_.-]*$' }), OdooConnectionSchema, {
+          default: {},
+          description: 'Odoo instances by name; a delivery whose endpoint is this name talks to it',
+        }),
+      },
+      { ...Strict, default: {} },
+    ),
+    x12: Type.Object(
+      {
+        http: Type.Object(
+          {
+            enabled: Type.Boolean({ default: true, description: 'listen for POST /x12/<partner> when partners are configured' }),
+            host: Type.String({ default: '127.0.0.1' }),
+            port: Type.Integer({ minimum: 0, maximum: 65535, default: 4080 }),
+            maxBodyBytes: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
+          },
+          { ...Strict, default: {} },
+        ),
+        partners: Type.Array(X12PartnerProfileSchema, { default: [] }),
+      },
+      { ...Strict, default: {} },
+    ),
     logging: Type.Object(
       {
         level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
@@ -212,3 +253,4 @@ export type RouteConfig = Static<typeof RouteSchema>;
 export type OidcConfig = Static<typeof OidcSchema>;
 export type TokenizationKeyConfig = Static<typeof TokenizationKeySchema>;
 export type RetentionConfig = CarelaneConfig['retention'];
+export type OdooConnectionSettings = Static<typeof OdooConnectionSchema>;

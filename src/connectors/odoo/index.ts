@@ -16,3 +16,4 @@ export { PurchaseGateway, type PurchaseLine, type PurchaseOrderRequest, type Pur
 export { ReceiptGateway, type ReceivedLine, type ReceiptRequest, type ReceiptOutcome } from './gateways/receipts.ts';
 export { supplierInfoPartnerField, hasReceiptStatus, moveLineDoneValues } from './versions.ts';
 export { reserveTransferHandler, placePurchaseOrderHandler, odooHandlers, type OdooClientFor } from './handlers.ts';
+export { odooConnections } from './connections.ts';
