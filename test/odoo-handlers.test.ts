@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CarelaneError } from '../src/contracts/errors.ts';
 import type { ClaimedDelivery, HandlerContext } from '../src/engine/handlers.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { OdooClient, ProductGateway, VendorGateway, odooHandlers, placePurchaseOrderHandler, reserveTransferHandler } from '../src/connectors/odoo/index.ts';
+import { BillGateway, OdooClient, ProductGateway, PurchaseGateway, VendorGateway, createVendorBillHandler, odooHandlers, placePurchaseOrderHandler, receiveHandler, reserveTransferHandler } from '../src/connectors/odoo/index.ts';
 import { startOdooSimulator, type OdooSimulator } from '../simulators/odoo/index.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 
@@ -33,7 +33,7 @@ function delivery(action: string, idempotencyKey: string, payload: unknown): Cla
   return { id: 1, messageId: null, correlationId: 'c-1', lane: 'default', action, endpoint: 'odoo-main', orderingKey: null, idempotencyKey, payload, attempts: 1, needsLookup: false, createdAt: now, claimedAt: now, endpointFailures: 0, endpointClosedAt: null };
 }
 
-const context = (): HandlerContext => ({ pool: db.pool, log: createLogger('silent'), signal: new AbortController().signal });
+const context = (signal = new AbortController().signal): HandlerContext => ({ pool: db.pool, log: createLogger('silent'), signal });
 
 async function failure(promise: Promise<unknown>): Promise<CarelaneError> {
   try {
@@ -47,7 +47,7 @@ async function failure(promise: Promise<unknown>): Promise<CarelaneError> {
 
 describe('Odoo delivery handlers', () => {
   it('registers one action per gateway operation', () => {
-    expect(odooHandlers(clientFor).map((h) => h.action)).toEqual(['odoo.reserve_transfer', 'odoo.place_purchase_order']);
+    expect(odooHandlers(clientFor).map((h) => h.action)).toEqual(['odoo.reserve_transfer', 'odoo.place_purchase_order', 'odoo.receive', 'odoo.create_vendor_bill']);
   });
 
   it('reserve_transfer: an answer lost after the last step commits is looked up as applied, not sent again', async () => {
@@ -98,5 +98,63 @@ describe('Odoo delivery handlers', () => {
   it('a payload without its required members is a permanent failure', async () => {
     const error = await failure(placePurchaseOrderHandler(clientFor).run(delivery('odoo.place_purchase_order', 'po:h:bad', { lines: [] }), context()));
     expect(error).toMatchObject({ failureClass: 'permanent', code: 'odoo_bad_payload' });
+  });
+
+  /** A confirmed order of 8 gauze with its receipt, for the receive and bill handlers. */
+  async function order(tag: string) {
+    const [product] = await new ProductGateway(client).findByCodes(['H-GAUZE']);
+    const vendorId = (await new VendorGateway(client).ensure([{ key: 'vendor:h', name: 'Handler Vendor', ref: 'V-H' }])).get('vendor:h')!.id;
+    const placed = await new PurchaseGateway(client).place({ key: `po:h:${tag}`, vendorId, lines: [{ productId: product!.id, quantity: 8, priceUnit: 3 }] });
+    const [poLine] = await client.search('purchase.order.line', [['order_id', '=', placed.orderId]]);
+    return { productId: product!.id, vendorId, pickingId: placed.pickingIds[0]!, poLineId: poLine! };
+  }
+
+  it('receive: a lost validation answer is looked up as applied (backorder and all); a rerun changes nothing', async () => {
+    const { productId, pickingId } = await order('recv');
+    const handler = receiveHandler(clientFor);
+    const work = delivery('odoo.receive', 'receipt:h:1', { pickingId, lines: [{ productId, quantity: 5 }] });
+    expect(await handler.lookup!(work, context())).toBe('not_applied');
+    sim.addFault({ kind: 'timeout_after_commit', model: 'stock.picking', method: 'button_validate', times: 1 });
+    expect((await failure(handler.run(work, context()))).failureClass).toBe('ambiguous');
+    expect(await handler.lookup!(work, context())).toBe('applied');
+    const rerun = await handler.run(work, context());
+    expect(rerun?.stages?.[0]?.detail).toMatchObject({ pickingId, alreadyDone: true });
+    const backorders = (await sim.records('stock.picking', ['backorder_id'])).filter((p) => Array.isArray(p.backorder_id) && p.backorder_id[0] === pickingId);
+    expect(backorders).toHaveLength(1);
+  });
+
+  it('create_vendor_bill: a lost post answer is looked up as applied; a lost create is not, and the rerun adopts it', async () => {
+    const { productId, vendorId, poLineId } = await order('bill');
+    const handler = createVendorBillHandler(clientFor);
+    const payload = (ref: string) => ({ vendorId, vendorInvoiceNumber: ref, invoiceDate: '2025-06-01', lines: [{ purchaseLineId: poLineId, productId, quantity: 4, priceUnit: 3 }] });
+
+    const posted = delivery('odoo.create_vendor_bill', 'bill:h:1', payload('H-INV-1'));
+    sim.addFault({ kind: 'timeout_after_commit', model: 'account.move', method: 'action_post', times: 1 });
+    expect((await failure(handler.run(posted, context()))).failureClass).toBe('ambiguous');
+    expect(await handler.lookup!(posted, context())).toBe('applied');
+
+    const lost = delivery('odoo.create_vendor_bill', 'bill:h:2', payload('H-INV-2'));
+    sim.addFault({ kind: 'timeout_after_commit', model: 'account.move', method: 'create', times: 1 });
+    expect((await failure(handler.run(lost, context()))).failureClass).toBe('ambiguous');
+    expect(await handler.lookup!(lost, context())).toBe('not_applied');
+    const result = await handler.run(lost, context());
+    expect(result?.stages?.[0]?.detail).toMatchObject({ created: false, state: 'posted' });
+    expect(await handler.lookup!(lost, context())).toBe('applied');
+    const bills = (await sim.records('account.move', ['ref', 'state'])).filter((m) => m.ref === 'H-INV-1' || m.ref === 'H-INV-2');
+    expect(bills.map((b) => [b.ref, b.state])).toEqual([
+      ['H-INV-1', 'posted'],
+      ['H-INV-2', 'posted'],
+    ]);
+    expect((await new BillGateway(client).purchaseLines([poLineId]))[0]!.invoicedQuantity).toBe(8);
+  });
+
+  it('an attempt the engine already gave up on sends nothing to Odoo (transient, not ambiguous)', async () => {
+    const { productId, vendorId, poLineId } = await order('aborted');
+    const controller = new AbortController();
+    controller.abort(new Error('attempt timed out'));
+    const calls = sim.callCount();
+    const work = delivery('odoo.create_vendor_bill', 'bill:h:aborted', { vendorId, vendorInvoiceNumber: 'H-INV-X', invoiceDate: '2025-06-01', lines: [{ purchaseLineId: poLineId, productId, quantity: 1, priceUnit: 3 }] });
+    expect(await failure(createVendorBillHandler(clientFor).run(work, context(controller.signal)))).toMatchObject({ failureClass: 'transient', code: 'aborted_before_send' });
+    expect(sim.callCount()).toBe(calls);
   });
 });

@@ -1,5 +1,5 @@
 import type { DomainItem, Row } from './domain.ts';
-import { purchaseMethods, afterPurchaseCreate } from './purchase.ts';
+import { purchaseMethods, afterPurchaseCreate, afterPurchaseWrite } from './purchase.ts';
 import { type Env, odooNow, typeError, userError, validationError } from './orm.ts';
 
 // Model methods the simulator answers. Parameter names are the Python ones, which JSON-2 requires as named
@@ -71,6 +71,7 @@ const generic: Record<string, MethodSpec> = {
       for (const row of await env.browse(model, ids)) {
         await checkConstraints(env, model, { ...row, ...vals }, row.id);
         await env.update(model, row, vals);
+        await afterPurchaseWrite(env, model, row);
       }
       return true;
     },
@@ -186,7 +187,9 @@ export async function createRecord(env: Env, model: string, vals: Record<string,
   }
   if (model === 'product.product' || model === 'product.template') Object.assign(clean, derivedType(env, clean));
   if (model === 'stock.picking' && !clean.name) clean.name = await nextPickingName(env, clean);
-  if (model === 'stock.location') clean.complete_name = await completeName(env, clean);
+  if (model === 'stock.location') clean.complete_name = await completeName(env, 'stock.location', 'location_id', '/', clean);
+  // hr_department.py _compute_complete_name joins with ' / ' [K].
+  if (model === 'hr.department') clean.complete_name = await completeName(env, 'hr.department', 'parent_id', ' / ', clean);
   const row = await env.insert(model, clean);
   // one2many commands: (0, 0, values) creates a child linked through the inverse many2one.
   for (const [name, field] of Object.entries(def.fields)) {
@@ -234,10 +237,11 @@ export async function nextPickingName(env: Env, vals: Record<string, unknown>): 
   return `WH/${String(type?.sequence_code ?? 'INT')}/${String(count).padStart(5, '0')}`;
 }
 
-async function completeName(env: Env, vals: Record<string, unknown>): Promise<string> {
-  if (typeof vals.location_id !== 'number') return String(vals.name);
-  const [parent] = await env.browse('stock.location', [vals.location_id]);
-  return `${String(parent!.complete_name ?? parent!.name)}/${String(vals.name)}`;
+async function completeName(env: Env, model: string, parentField: string, separator: string, vals: Record<string, unknown>): Promise<string> {
+  const parentId = vals[parentField];
+  if (typeof parentId !== 'number') return String(vals.name);
+  const [parent] = await env.browse(model, [parentId]);
+  return `${String(parent!.complete_name ?? parent!.name)}${separator}${String(vals.name)}`;
 }
 
 export async function movesOf(env: Env, picking: Row): Promise<Row[]> {

@@ -3,7 +3,7 @@
 
 export type SimVersion = 16 | 17 | 18 | 19;
 
-export type FieldType = 'char' | 'text' | 'integer' | 'float' | 'boolean' | 'selection' | 'many2one' | 'one2many' | 'datetime' | 'date';
+export type FieldType = 'char' | 'text' | 'integer' | 'float' | 'boolean' | 'selection' | 'many2one' | 'one2many' | 'datetime' | 'date' | 'json';
 
 export interface FieldDef {
   type: FieldType;
@@ -30,6 +30,8 @@ const char = (required = false): FieldDef => ({ type: 'char', required });
 const float = (defaultValue = 0): FieldDef => ({ type: 'float', default: defaultValue });
 const m2o = (relation: string, required = false): FieldDef => ({ type: 'many2one', relation, required });
 const bool = (defaultValue = false): FieldDef => ({ type: 'boolean', default: defaultValue });
+// analytic.mixin's analytic_distribution (16+, reference/odoo.md §2.11): {"<account id>[,<id>…]": percentage}.
+const json = (): FieldDef => ({ type: 'json' });
 const sel = (selection: readonly string[], defaultValue?: string): FieldDef => ({ type: 'selection', selection, ...(defaultValue ? { default: defaultValue } : {}) });
 
 /**
@@ -91,7 +93,9 @@ function purchaseModels(version: SimVersion): ModelDef[] {
         price_unit: float(),
         date_planned: { type: 'datetime' },
         qty_received: float(),
+        // purchase.py _compute_qty_invoiced: bills in any state but cancel count (draft included) [K]
         qty_invoiced: float(),
+        analytic_distribution: json(),
         move_ids: { type: 'one2many', relation: 'stock.move', inverse: 'purchase_line_id' },
       },
     },
@@ -108,12 +112,45 @@ function purchaseModels(version: SimVersion): ModelDef[] {
         invoice_origin: char(),
         invoice_line_ids: { type: 'one2many', relation: 'account.move.line', inverse: 'move_id' },
         amount_total: float(),
+        payment_state: sel(['not_paid', 'in_payment', 'paid', 'partial', 'reversed', 'invoicing_legacy'], 'not_paid'),
       },
     },
     {
       name: 'account.move.line',
       description: 'Journal Item',
-      fields: { move_id: m2o('account.move', true), product_id: m2o('product.product'), name: char(), quantity: float(1), price_unit: float(), purchase_line_id: m2o('purchase.order.line') },
+      fields: {
+        move_id: m2o('account.move', true),
+        product_id: m2o('product.product'),
+        name: char(),
+        quantity: float(1),
+        price_unit: float(),
+        purchase_line_id: m2o('purchase.order.line'),
+        analytic_distribution: json(),
+      },
+    },
+  ];
+}
+
+/**
+ * Cost centres (reference/odoo.md §2.11, §2.12): since the 16.0 analytic rework account.analytic.group is
+ * account.analytic.plan and account.analytic.account.plan_id is required, on every supported version.
+ * hr.department has no standard link to an analytic account (§2.12).
+ */
+function costCentreModels(): ModelDef[] {
+  return [
+    { name: 'account.analytic.plan', description: 'Analytic Plans', fields: { name: char(true), parent_id: m2o('account.analytic.plan'), company_id: m2o('res.company') } },
+    {
+      name: 'account.analytic.account',
+      description: 'Analytic Account',
+      fields: { name: char(true), code: char(), plan_id: m2o('account.analytic.plan', true), company_id: m2o('res.company'), partner_id: m2o('res.partner'), active: bool(true) },
+    },
+    { name: 'hr.employee', description: 'Employee', fields: { name: char(true), department_id: m2o('hr.department'), active: bool(true) } },
+    {
+      name: 'hr.department',
+      description: 'Department',
+      parentField: 'parent_id',
+      nameField: 'complete_name',
+      fields: { name: char(true), complete_name: char(), parent_id: m2o('hr.department'), manager_id: m2o('hr.employee'), company_id: { ...m2o('res.company'), default: 1 }, active: bool(true) },
     },
   ];
 }
@@ -137,6 +174,7 @@ export function modelsFor(version: SimVersion): Map<string, ModelDef> {
     { name: 'res.company', description: 'Companies', fields: { name: char(true), po_double_validation: sel(['one_step', 'two_step'], 'one_step'), po_double_validation_amount: float(5000) } },
     { name: 'res.partner', description: 'Contact', fields: { name: char(true), is_company: bool(), ref: char(), supplier_rank: { type: 'integer', default: 0 }, active: bool(true) } },
     ...purchaseModels(version),
+    ...costCentreModels(),
     { name: 'uom.uom', description: 'Product Unit of Measure', fields: { name: char(true) } },
     { name: 'product.template', description: 'Product', fields: { name: char(true), default_code: char(), tracking: sel(['none', 'lot', 'serial'], 'none'), ...productType } },
     {

@@ -198,6 +198,10 @@ export class Env {
         // fields.py Selection.convert_to_cache: ValueError "Wrong value for %s: %r" [K wording].
         throw valueError(`Wrong value for ${def.name}.${name}: '${String(value)}'`);
       }
+      if (field.type === 'json' && value !== false && value !== null && !isDistribution(value)) {
+        // analytic_distribution must map account-id keys to numeric percentages (§2.11) [K wording].
+        throw valueError(`Wrong value for ${def.name}.${name}: ${JSON.stringify(value)}`);
+      }
       if ((field.type === 'float' || field.type === 'integer') && value !== false && typeof value !== 'number') {
         throw valueError(`Wrong value for ${def.name}.${name}: ${JSON.stringify(value)}`);
       }
@@ -217,6 +221,9 @@ export class Env {
     return full;
   }
 }
+
+const isDistribution = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.entries(value).every(([key, share]) => /^\d+(,\d+)*$/.test(key) && typeof share === 'number');
 
 function displayName(def: ModelDef, row: Row): string {
   const value = row[def.nameField ?? 'name'] ?? row.name;

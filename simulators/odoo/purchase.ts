@@ -49,17 +49,31 @@ export const purchaseMethods: Record<string, Record<string, MethodSpec>> = {
     button_validate: action((env, pickings, context) => validatePickings(env, pickings, context)),
   },
   'account.move': {
+    // account_move.py action_post → _post(soft=False): a bill needs its date and at least one line; the
+    // sequence name (BILL/<year>/<n>) is given at posting, drafts are '/'. Returns False since 16 [K].
     action_post: action(async (env, moves) => {
       for (const move of moves) {
         if (move.state !== 'draft') throw userError('Only draft journal entries can be posted.');
         if (move.move_type === 'in_invoice' && !move.invoice_date) throw userError('The Bill/Refund date is required to validate this document.');
-        const lines = [...(await env.rows('account.move.line')).values()].filter((line) => line.move_id === move.id);
-        for (const line of lines) {
-          if (typeof line.purchase_line_id !== 'number') continue;
-          const [poLine] = await env.browse('purchase.order.line', [line.purchase_line_id]);
-          await env.update('purchase.order.line', poLine!, { qty_invoiced: Number(poLine!.qty_invoiced ?? 0) + Number(line.quantity ?? 0) });
-        }
-        await env.update('account.move', move, { state: 'posted' });
+        if ((await billLinesOf(env, move)).length === 0) throw userError('You need to add a line before posting.');
+        await env.update('account.move', move, { state: 'posted', name: await nextBillName(env, move) });
+      }
+      return false;
+    }),
+    // Only drafts can be cancelled [K]; a cancelled bill no longer counts in qty_invoiced.
+    button_cancel: action(async (env, moves) => {
+      for (const move of moves) {
+        if (move.state !== 'draft') throw userError('Only draft journal entries can be cancelled.');
+        await env.update('account.move', move, { state: 'cancel' });
+        await recomputeQtyInvoiced(env, await billLinesOf(env, move));
+      }
+      return true;
+    }),
+    button_draft: action(async (env, moves) => {
+      for (const move of moves) {
+        if (move.state !== 'posted' && move.state !== 'cancel') continue;
+        await env.update('account.move', move, { state: 'draft' });
+        await recomputeQtyInvoiced(env, await billLinesOf(env, move));
       }
       return true;
     }),
@@ -128,9 +142,48 @@ export async function afterPurchaseCreate(env: Env, model: string, row: Row): Pr
     });
   }
   if (model === 'account.move') {
-    const lines = [...(await env.rows('account.move.line')).values()].filter((line) => line.move_id === row.id);
-    await env.update('account.move', row, { amount_total: lines.reduce((sum, line) => sum + Number(line.quantity ?? 0) * Number(line.price_unit ?? 0), 0) });
+    const lines = await billLinesOf(env, row);
+    await env.update('account.move', row, {
+      name: row.name || '/',
+      amount_total: lines.reduce((sum, line) => sum + Number(line.quantity ?? 0) * Number(line.price_unit ?? 0), 0),
+    });
+    await recomputeQtyInvoiced(env, lines);
   }
+}
+
+/** A written bill line may change its PO line's invoiced quantity. */
+export async function afterPurchaseWrite(env: Env, model: string, row: Row): Promise<void> {
+  if (model === 'account.move.line') await recomputeQtyInvoiced(env, [row]);
+}
+
+const billLinesOf = async (env: Env, move: Row): Promise<Row[]> => [...(await env.rows('account.move.line')).values()].filter((line) => line.move_id === move.id);
+
+/**
+ * purchase.py _compute_qty_invoiced [K; also seen in public copies of it]: the quantities of the PO line's bill
+ * lines whose bill is not cancelled, draft bills included; in_invoice adds, in_refund subtracts.
+ */
+async function recomputeQtyInvoiced(env: Env, billLines: Row[]): Promise<void> {
+  const poLineIds = new Set(billLines.map((line) => line.purchase_line_id).filter((id): id is number => typeof id === 'number'));
+  if (poLineIds.size === 0) return;
+  const moves = await env.rows('account.move');
+  const allLines = [...(await env.rows('account.move.line')).values()];
+  for (const poLineId of poLineIds) {
+    const [poLine] = await env.browse('purchase.order.line', [poLineId]);
+    let invoiced = 0;
+    for (const line of allLines.filter((l) => l.purchase_line_id === poLineId)) {
+      const move = moves.get(Number(line.move_id));
+      if (!move || move.state === 'cancel') continue;
+      if (move.move_type === 'in_invoice') invoiced += Number(line.quantity ?? 0);
+      if (move.move_type === 'in_refund') invoiced -= Number(line.quantity ?? 0);
+    }
+    await env.update('purchase.order.line', poLine!, { qty_invoiced: invoiced });
+  }
+}
+
+async function nextBillName(env: Env, move: Row): Promise<string> {
+  const year = String(move.invoice_date ?? odooNow()).slice(0, 4);
+  const posted = [...(await env.rows('account.move')).values()].filter((m) => m.move_type === move.move_type && m.state === 'posted').length;
+  return `${move.move_type === 'in_refund' ? 'RBILL' : 'BILL'}/${year}/${String(posted + 1).padStart(5, '0')}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { CarelaneError, permanentError } from '../../contracts/errors.ts';
+import { classifyAbort } from './errors.ts';
 import { RoundTripLimiter } from './limiter.ts';
 import { odooMetrics, type OdooMetrics } from './metrics.ts';
 import type { CallOptions, OdooTransport, TransportSettings } from './transport.ts';
@@ -32,13 +33,25 @@ export class OdooClient {
   private readonly transport: OdooTransport;
   private readonly limiter: RoundTripLimiter;
   private readonly metrics: OdooMetrics | undefined;
+  /** aborts every call of this client view (see withSignal) */
+  private readonly signal: AbortSignal | undefined;
 
-  private constructor(transport: OdooTransport, version: OdooVersion, limiter: RoundTripLimiter, metrics: OdooMetrics | undefined) {
+  private constructor(transport: OdooTransport, version: OdooVersion, limiter: RoundTripLimiter, metrics: OdooMetrics | undefined, signal?: AbortSignal) {
     this.transport = transport;
     this.transportName = transport.name;
     this.version = version;
     this.limiter = limiter;
     this.metrics = metrics;
+    this.signal = signal;
+  }
+
+  /**
+   * The same connection (transport, limits, metrics) whose calls all end when `signal` aborts, e.g. the engine's
+   * HandlerContext.signal. Gateways built on it stop mid-saga without any signal plumbing of their own.
+   */
+  withSignal(signal: AbortSignal | undefined): OdooClient {
+    if (!signal || signal === this.signal) return this;
+    return new OdooClient(this.transport, this.version, this.limiter, this.metrics, this.signal ? AbortSignal.any([this.signal, signal]) : signal);
   }
 
   /**
@@ -69,7 +82,8 @@ export class OdooClient {
 
   /** One round trip: the raw model method call. */
   async call<T = unknown>(call: OdooCall, options: CallOptions = {}): Promise<T> {
-    return (await countedCall(this.transport, call, this.limiter, this.metrics, options)) as T;
+    const signal = options.signal && this.signal ? AbortSignal.any([options.signal, this.signal]) : (options.signal ?? this.signal);
+    return (await countedCall(this.transport, call, this.limiter, this.metrics, { ...options, signal })) as T;
   }
 
   searchRead<T extends OdooRecord = OdooRecord>(model: string, domain: Domain, options: SearchReadOptions, call: CallOptions = {}): Promise<T[]> {
@@ -118,16 +132,24 @@ function makeTransport(name: OdooTransportName, settings: TransportSettings): Od
 }
 
 async function countedCall(transport: OdooTransport, call: OdooCall, limiter: RoundTripLimiter, metrics: OdooMetrics | undefined, options: CallOptions): Promise<unknown> {
-  return limiter.run(async () => {
-    try {
-      const result = await transport.call(call, options);
-      metrics?.roundTrips.inc({ transport: transport.name, model: call.model, method: call.method, outcome: 'ok' });
-      return result;
-    } catch (error) {
-      metrics?.roundTrips.inc({ transport: transport.name, model: call.model, method: call.method, outcome: 'error' });
-      throw error;
-    }
-  });
+  let started = false;
+  try {
+    return await limiter.run(async () => {
+      started = true;
+      try {
+        const result = await transport.call(call, options);
+        metrics?.roundTrips.inc({ transport: transport.name, model: call.model, method: call.method, outcome: 'ok' });
+        return result;
+      } catch (error) {
+        metrics?.roundTrips.inc({ transport: transport.name, model: call.model, method: call.method, outcome: 'error' });
+        throw error;
+      }
+    }, options.signal);
+  } catch (error) {
+    // Aborted while queued behind the concurrency/rate limit: nothing was sent.
+    if (!started) throw classifyAbort(options.signal?.reason, false, `${call.model}.${call.method}`);
+    throw error;
+  }
 }
 
 async function detectVersion(settings: TransportSettings, preferred: OdooTransportName | undefined, limiter: RoundTripLimiter, metrics: OdooMetrics | undefined): Promise<OdooVersion> {

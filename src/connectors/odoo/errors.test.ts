@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyOdooException, faultFromXmlRpc } from './errors.ts';
+import { classifyAbort, classifyOdooException, faultFromXmlRpc } from './errors.ts';
 import { externalIdName } from './external-ids.ts';
 import { RoundTripLimiter } from './limiter.ts';
 
@@ -30,6 +30,14 @@ describe('Odoo error classification', () => {
   });
 });
 
+describe('aborted calls', () => {
+  it('are transient before the request left and ambiguous after, never blamed on the peer', () => {
+    const reason = new Error('attempt timed out');
+    expect(classifyAbort(reason, false, 'account.move.create')).toMatchObject({ failureClass: 'transient', code: 'aborted_before_send', peerUnavailable: false });
+    expect(classifyAbort(reason, true, 'account.move.create')).toMatchObject({ failureClass: 'ambiguous', code: 'aborted_after_send', peerUnavailable: false });
+  });
+});
+
 describe('external id names', () => {
   it('are valid identifiers, stable, and distinct for keys that slug alike', () => {
     const a = externalIdName('PO-1/line.2');
@@ -47,5 +55,25 @@ describe('round-trip limiter', () => {
     await Promise.all(Array.from({ length: 6 }, () => limiter.run(async () => undefined)));
     // one from the burst, then five at 20 ms intervals
     expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+  });
+});
+
+describe('round-trip limiter and abort', () => {
+  it('drops a waiter whose signal aborts, and keeps admitting the others', async () => {
+    const limiter = new RoundTripLimiter({ maxConcurrency: 1 });
+    let release!: () => void;
+    const holder = limiter.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const controller = new AbortController();
+    let ran = false;
+    const dropped = limiter.run(async () => {
+      ran = true;
+    }, controller.signal);
+    const next = limiter.run(async () => 'next');
+    controller.abort(new Error('stop'));
+    await expect(dropped).rejects.toThrow('stop');
+    release();
+    await holder;
+    expect(await next).toBe('next');
+    expect(ran).toBe(false);
   });
 });

@@ -90,6 +90,17 @@ export function classifyTransportFailure(error: unknown, requestSent: boolean, w
   });
 }
 
+/**
+ * The caller (the engine's attempt deadline or shutdown, HandlerContext.signal) gave up on the call. Same rule as
+ * above: before the request left Odoo cannot have seen it (transient); after, it may have committed (ambiguous).
+ * Not the peer's fault, so it does not count toward the endpoint's circuit breaker.
+ */
+export function classifyAbort(reason: unknown, requestSent: boolean, where: string): CarelaneError {
+  const why = reason instanceof Error ? reason.message : 'aborted';
+  if (!requestSent) return new CarelaneError('transient', `call to Odoo ${where} aborted before it was sent (${why})`, { code: 'aborted_before_send', cause: reason });
+  return new CarelaneError('ambiguous', `call to Odoo ${where} aborted after it was sent (${why}); it may have been applied`, { code: 'aborted_after_send', cause: reason });
+}
+
 export function errorCode(error: unknown): string {
   const withCause = error as { cause?: { code?: string; name?: string }; code?: string; name?: string };
   return withCause.cause?.code ?? withCause.code ?? withCause.cause?.name ?? withCause.name ?? 'unknown';

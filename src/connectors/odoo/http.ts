@@ -1,5 +1,5 @@
 import { CarelaneError } from '../../contracts/errors.ts';
-import { classifyHttpFailure, classifyTransportFailure } from './errors.ts';
+import { classifyAbort, classifyHttpFailure, classifyTransportFailure } from './errors.ts';
 
 export interface HttpAnswer {
   status: number;
@@ -17,19 +17,23 @@ export async function exchange(
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
   options: { timeoutMs: number; signal?: AbortSignal | undefined; where: string },
 ): Promise<HttpAnswer> {
+  const caller = options.signal;
+  if (caller?.aborted) throw classifyAbort(caller.reason, false, options.where);
   const deadline = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  const signal = caller ? AbortSignal.any([caller, deadline]) : deadline;
+  // The caller's abort is told apart from our own deadline: only the deadline says something about Odoo.
+  const failure = (error: unknown) => (caller?.aborted ? classifyAbort(caller.reason, true, options.where) : classifyTransportFailure(error, true, options.where));
   let response: Response;
   try {
     response = await fetch(url, { ...init, signal });
   } catch (error) {
-    throw classifyTransportFailure(error, true, options.where);
+    throw failure(error);
   }
   let text: string;
   try {
     text = await response.text();
   } catch (error) {
-    throw classifyTransportFailure(error, true, options.where);
+    throw failure(error);
   }
   return { status: response.status, text, headers: response.headers };
 }

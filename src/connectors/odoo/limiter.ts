@@ -20,9 +20,21 @@ export class RoundTripLimiter {
     this.tokens = this.burst;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    await new Promise<void>((resolve) => {
-      this.waiting.push(resolve);
+  /** `signal` aborted while waiting for a slot: rejects with its reason and the work never starts. */
+  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const admit = () => {
+        signal?.removeEventListener('abort', leave);
+        resolve();
+      };
+      const leave = () => {
+        const index = this.waiting.indexOf(admit);
+        if (index >= 0) this.waiting.splice(index, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      this.waiting.push(admit);
       this.pump();
     });
     try {

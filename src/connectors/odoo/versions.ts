@@ -41,3 +41,15 @@ export function moveLineDoneValues(version: OdooVersion, quantity: number): Reco
 
 /** purchase.order 'done' is replaced by a boolean `locked` in 19 (§2.8, OpenUpgrade purchase 19.0). */
 export const purchaseHasDoneState = (version: OdooVersion): boolean => version <= 18;
+
+/**
+ * analytic.mixin's JSON `analytic_distribution` on move lines, PO lines … exists from the 16.0 analytic rework
+ * (§2.11, OpenUpgrade analytic 16.0), so on every supported version; kept as a function for the version table.
+ */
+export const hasAnalyticDistribution = (version: OdooVersion): boolean => version >= 16;
+
+/** {"<account id>[,<account id>…]": percentage 0–100}; comma-joined keys combine plans (17+, §2.11). */
+export type AnalyticDistribution = Record<string, number>;
+
+/** account.analytic.account's plan: `plan_id`, required since 16.0 (account.analytic.group renamed plan, §2.11). */
+export const analyticPlanField = (_version: OdooVersion): string => 'plan_id';

@@ -1,4 +1,5 @@
 import type { OdooClient } from '../client.ts';
+import { type GatewayOptions, signalled } from './options.ts';
 import { createIdempotent } from '../external-ids.ts';
 import { many2oneId, type OdooRecord } from '../types.ts';
 import { isStorable, productTypeFields, productTypeValues } from '../versions.ts';
@@ -32,8 +33,8 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 export class ProductGateway {
   private readonly client: OdooClient;
 
-  constructor(client: OdooClient) {
-    this.client = client;
+  constructor(client: OdooClient, options: GatewayOptions = {}) {
+    this.client = signalled(client, options);
   }
 
   private fields(): string[] {

@@ -1,4 +1,5 @@
 import type { OdooClient } from '../client.ts';
+import { type GatewayOptions, signalled } from './options.ts';
 import { createIdempotent, findByExternalIds } from '../external-ids.ts';
 import { many2oneId, type OdooRecord } from '../types.ts';
 import { hasReceiptStatus, purchaseLineUomField } from '../versions.ts';
@@ -51,8 +52,8 @@ const CONFIRMED: readonly PurchaseState[] = ['to approve', 'purchase', 'done'];
 export class PurchaseGateway {
   private readonly client: OdooClient;
 
-  constructor(client: OdooClient) {
-    this.client = client;
+  constructor(client: OdooClient, options: GatewayOptions = {}) {
+    this.client = signalled(client, options);
   }
 
   /** Creates the RFQ once per key (external id carelane.<key>, origin = key as the fallback). */

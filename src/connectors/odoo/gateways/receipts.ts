@@ -1,5 +1,6 @@
 import { businessError } from '../../../contracts/errors.ts';
 import type { OdooClient } from '../client.ts';
+import { type GatewayOptions, signalled } from './options.ts';
 import { many2oneId } from '../types.ts';
 import { moveLineDoneValues } from '../versions.ts';
 import { StockGateway } from './stock.ts';
@@ -40,8 +41,8 @@ export interface ReceiptOutcome {
 export class ReceiptGateway {
   private readonly client: OdooClient;
 
-  constructor(client: OdooClient) {
-    this.client = client;
+  constructor(client: OdooClient, options: GatewayOptions = {}) {
+    this.client = signalled(client, options);
   }
 
   async receive(request: ReceiptRequest): Promise<ReceiptOutcome> {
@@ -89,7 +90,13 @@ export class ReceiptGateway {
     return this.client.search('stock.picking', [['purchase_id', '=', orderId], ['state', 'not in', ['done', 'cancel']]], { order: 'id' });
   }
 
-  private async backorderOf(pickingId: number): Promise<number | undefined> {
+  async isDone(pickingId: number): Promise<boolean> {
+    const [picking] = await this.client.read('stock.picking', [pickingId], ['state']);
+    return picking!.state === 'done';
+  }
+
+  /** The picking split off a short receipt to hold the rest. */
+  async backorderOf(pickingId: number): Promise<number | undefined> {
     const [id] = await this.client.search('stock.picking', [['backorder_id', '=', pickingId]], { limit: 1, order: 'id' });
     return id;
   }

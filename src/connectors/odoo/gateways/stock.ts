@@ -1,4 +1,5 @@
 import type { OdooClient } from '../client.ts';
+import { type GatewayOptions, signalled } from './options.ts';
 import { createIdempotent } from '../external-ids.ts';
 import { many2oneId, type Domain, type OdooRecord } from '../types.ts';
 import { lotModel } from '../versions.ts';
@@ -42,8 +43,8 @@ const QUANT_FIELDS = ['product_id', 'location_id', 'lot_id', 'quantity', 'reserv
 export class StockGateway {
   private readonly client: OdooClient;
 
-  constructor(client: OdooClient) {
-    this.client = client;
+  constructor(client: OdooClient, options: GatewayOptions = {}) {
+    this.client = signalled(client, options);
   }
 
   async internalLocations(): Promise<StockLocation[]> {

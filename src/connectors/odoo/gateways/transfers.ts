@@ -1,4 +1,5 @@
 import type { OdooClient } from '../client.ts';
+import { type GatewayOptions, signalled } from './options.ts';
 import { createIdempotent, findByExternalIds } from '../external-ids.ts';
 import { many2oneId } from '../types.ts';
 import { moveNeedsName } from '../versions.ts';
@@ -36,8 +37,8 @@ export interface TransferOutcome {
 export class TransferGateway {
   private readonly client: OdooClient;
 
-  constructor(client: OdooClient) {
-    this.client = client;
+  constructor(client: OdooClient, options: GatewayOptions = {}) {
+    this.client = signalled(client, options);
   }
 
   async reserve(request: TransferRequest): Promise<TransferOutcome> {

@@ -1,4 +1,5 @@
 import type { OdooClient } from '../client.ts';
+import { type GatewayOptions, signalled } from './options.ts';
 import { createIdempotent } from '../external-ids.ts';
 import { many2oneId, type Domain, type OdooRecord } from '../types.ts';
 import { supplierInfoPartnerField } from '../versions.ts';
@@ -61,8 +62,8 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 export class VendorGateway {
   private readonly client: OdooClient;
 
-  constructor(client: OdooClient) {
-    this.client = client;
+  constructor(client: OdooClient, options: GatewayOptions = {}) {
+    this.client = signalled(client, options);
   }
 
   /** Vendors by `ref` (the reliable key, as Bahmni keys partners on it, §4.2) or exact name: one round trip. */
