@@ -6,3 +6,5 @@ export { parseMessageHeader, readMessageHeader, decodeMessage, type MessageHeade
 export { buildAck, ackErrorFrom, escapeHl7Text, HL7_ERROR_CODES, type AckCode, type AckError, type AckOutcome, type BuiltAck } from './ack.ts';
 export { validateHl7Payload } from './validate-payload.ts';
 export type { InboundSink } from '../../contracts/inbound.ts';
+export { Hl7Message, decodeEscapes, hl7DateTimeToIso } from './hl7-message.ts';
+export { mapHl7Demand, SUPPORTED_HL7_DEMAND_TYPES } from './map-demand.ts';
