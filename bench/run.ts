@@ -2,13 +2,14 @@ import { parseArgs } from 'node:util';
 import type { QueueBenchResult } from './queue.ts';
 import type { MllpBenchResult } from './mllp.ts';
 import type { OdooSyncBenchResult } from './odoo-sync.ts';
+import type { X12BenchResult } from './x12.ts';
 import { describeMachine, startServer } from './support.ts';
 
 // npm run bench -- queue|mllp|all [--count N] [--workers 2,8] [--connections 1,8] [--claim-batch N]
 //                                 [--boss-batch N] [--boss-poll] [--keep]
 // Prints a plain-text table per benchmark, then one JSON line with every figure, the machine and the date.
 
-const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|all> [options]
+const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|all> [options]
   --count N          deliveries per queue run (default 50000) / messages per MLLP run (default 20000)
   --workers 2,8      queue: worker counts, run side by side for Carelane and pg-boss
   --claim-batch N    queue: Carelane lane claimBatch (default: the worker count; more changes nothing, the
@@ -18,6 +19,7 @@ const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|all> [options]
   --connections 1,8  mllp: concurrent MLLP connections, and raw-insert clients, per run
   --items N          odoo-sync: items to sync (default 10000)
   --quants N         odoo-sync: quants to sync (default 50000)
+  --documents N      x12: 856 documents of 1,000 lines to parse and map (default 200)
   --keep             keep the scratch databases for inspection`;
 
 const { values, positionals } = parseArgs({
@@ -31,13 +33,14 @@ const { values, positionals } = parseArgs({
     connections: { type: 'string', default: '1,8' },
     items: { type: 'string' },
     quants: { type: 'string' },
+    documents: { type: 'string' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 const which = positionals[0] ?? '';
-if (values.help || !['queue', 'mllp', 'odoo-sync', 'all'].includes(which)) {
+if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'all'].includes(which)) {
   console.error(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -58,7 +61,7 @@ try {
   console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}`);
   console.log(`node ${machine.node}, PostgreSQL ${machine.postgres} (${machine.database})\n`);
 
-  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult } = { machine };
+  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult; x12?: X12BenchResult } = { machine };
   // Each benchmark's modules are loaded only when it runs, so one bench still works while the other's
   // subject (e.g. the MLLP connector) is being changed.
   if (which === 'queue' || which === 'all') {
@@ -90,6 +93,11 @@ try {
     const quants = positive(values.quants, 'quants');
     results.odooSync = await runOdooSyncBench(server, { ...(items ? { items } : {}), ...(quants ? { quants } : {}), keep: values.keep, log });
     console.log(formatOdooSyncResult(results.odooSync) + '\n');
+  }
+  if (which === 'x12' || which === 'all') {
+    const { runX12Bench, formatX12Result } = await import('./x12.ts');
+    results.x12 = await runX12Bench(server, { documents: positive(values.documents, 'documents') ?? 200, lines: 1000, log });
+    console.log(formatX12Result(results.x12) + '\n');
   }
   console.log(JSON.stringify(results));
 } finally {

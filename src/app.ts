@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/index.ts';
+import { readTlsFiles } from './config/tls.ts';
 import { buildApi } from './api/server.ts';
 import { Engine, HandlerRegistry, Ingest, routeStep } from './engine/index.ts';
 import { Scheduler, housekeepingJob, retentionJob } from './engine/scheduler.ts';
 import { webhookPostHandler } from './connectors/webhook/index.ts';
 import { odooConnections, odooHandlers } from './connectors/odoo/index.ts';
-import { nextEnvelopeNumbers, recordFunctionalAcks, startX12HttpListener, x12Send850Handler } from './connectors/x12/index.ts';
+import { nextEnvelopeNumbers, raiseSupplierDelays, recordFunctionalAcks, startX12HttpListener, x12Send850Handler } from './connectors/x12/index.ts';
 import { flows } from './flows/index.ts';
-import { PatientTokenizer, seedAdminToken } from './governance/index.ts';
+import { PatientTokenizer, seedAdminToken, SlaMonitor, slaCheckJob } from './governance/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { circuitStates, openExceptionCounts, queueDepth } from './store/browse.ts';
@@ -104,19 +105,31 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     const retention = config.scheduler.jobs.retention;
     const retentionOn = config.retention.payloadDays > 0 || config.retention.metadataDays > 0 || config.retention.classes.length > 0;
     if (retentionOn && retention?.enabled !== false) scheduler.add(retentionJob(database.pool, retention?.cron ?? '41 * * * *', config.retention, log));
+    const slaCheck = config.scheduler.jobs.slaCheck;
+    if (slaCheck?.enabled !== false) {
+      scheduler.add(slaCheckJob(new SlaMonitor({ pool: database.pool, owners: config.owners.exceptions, registry: metrics.registry, log }), slaCheck?.cron ?? '* * * * *'));
+    }
+    if (config.x12.partners.length > 0) {
+      // Interchanges whose 997/999 is later than the partner's agreement become supplier_delay exceptions.
+      scheduler.add({ name: 'x12-acknowledgment-delays', cron: config.scheduler.jobs.supplierDelays?.cron ?? '*/5 * * * *', run: async () => void (await raiseSupplierDelays(database.pool, config.x12.partners)) });
+    }
     await scheduler.start();
     stops.unshift(() => scheduler.stop());
 
     const { keys, activeKeyId } = config.governance.tokenization;
     const tokenizer = keys.length > 0 && activeKeyId ? new PatientTokenizer(keys, activeKeyId) : undefined;
-    const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, tokenizer, engineRunning: () => engine.isRunning }, log);
-    const httpUrl = await api.listen({ host: config.server.host, port: config.server.port });
+    const serverTls = config.server.tls ? readTlsFiles('server.tls', config.server.tls) : undefined;
+    const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, tokenizer, engineRunning: () => engine.isRunning }, log, serverTls);
+    const listened = await api.listen({ host: config.server.host, port: config.server.port });
+    // fastify names the scheme from its own https option, which a server factory does not set
+    const httpUrl = serverTls ? listened.replace(/^http:/, 'https:') : listened;
     stops.unshift(() => api.close());
 
     let mllpPort: number | undefined;
     if (config.mllp.enabled) {
       const { startMllpListener } = await import('./connectors/hl7v2/index.ts');
-      const listener = await startMllpListener({ ...config.mllp, ingest, log });
+      const { tls: mllpTls, ...mllp } = config.mllp;
+      const listener = await startMllpListener({ ...mllp, ingest, log, tls: mllpTls ? readTlsFiles('mllp.tls', mllpTls) : undefined });
       mllpPort = listener.port;
       stops.unshift(() => listener.close());
     }

@@ -111,8 +111,12 @@ export async function startSupplierSimulator(options: SupplierSimulatorOptions):
     });
   };
 
+  // A distributor's documents for one order go out in sequence (no 856 before its 855 is delivered), even when a
+  // slow callback makes one delivery outlast the next one's delay.
+  const lastSendOf = new Map<string, Promise<void>>();
   const send = (type: SentDocument['type'], poNumber: string, body: string, afterMs: number) => {
-    const job = new Promise<void>((resolve) => setTimeout(resolve, afterMs)).then(async () => {
+    const previous = lastSendOf.get(poNumber) ?? Promise.resolve();
+    const job = Promise.all([new Promise<void>((resolve) => setTimeout(resolve, afterMs)), previous]).then(async () => {
       let status: number | 'failed' = 'failed';
       if (options.callbackUrl) {
         // A distributor's gateway retries a failed delivery a few times before giving up.
@@ -126,7 +130,11 @@ export async function startSupplierSimulator(options: SupplierSimulatorOptions):
       state.sent.push({ type, poNumber, body, status });
     });
     timers.add(job);
-    void job.finally(() => timers.delete(job));
+    lastSendOf.set(poNumber, job);
+    void job.finally(() => {
+      timers.delete(job);
+      if (lastSendOf.get(poNumber) === job) lastSendOf.delete(poNumber);
+    });
   };
 
   const process = (order: PurchaseOrder, via: 'x12' | 'rest') => {

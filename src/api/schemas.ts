@@ -85,6 +85,15 @@ export const ExceptionSummary = Type.Object({
   resolutionNote: Nullable(Type.String()),
 });
 
+export const ExceptionWithSla = Type.Object({
+  ...ExceptionSummary.properties,
+  owner: Nullable(Type.Object({ business: Type.String(), technical: Type.String() })),
+  slaMinutes: Nullable(Type.Integer()),
+  slaDueAt: Nullable(Type.String({ format: 'date-time', description: 'created + the type’s SLA' })),
+  breachedAt: Nullable(Type.String({ format: 'date-time', description: 'when the SLA check found it past its SLA (and alerted)' })),
+  runbook: Nullable(Type.String()),
+});
+
 export const ResolveBody = Type.Object({
   action: Type.Enum(['replay', 'dismiss', 'cancel']),
   note: Type.String({ minLength: 1, description: 'why: kept in the audit trail' }),
@@ -153,3 +162,53 @@ export const ReidentifyBody = Type.Object({
 });
 
 export const ReidentifyReply = Type.Object({ token: Type.String(), identifier: Type.String() });
+
+const JsonSchemaObject = Type.Record(Type.String(), Type.Unknown(), { description: 'a JSON Schema (e.g. generated from a TypeBox schema)' });
+
+const SchemaChange = Type.Object({ path: Type.String(), level: Type.Enum(['patch', 'minor', 'major']), what: Type.String() });
+
+export const ContractVersionSummary = Type.Object({
+  name: Type.String(),
+  kind: Type.Enum(['canonical', 'partner']),
+  version: Type.String({ description: 'semver' }),
+  status: Type.Enum(['proposed', 'active', 'retired']),
+  schema: JsonSchemaObject,
+  createdBy: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  activatedAt: Nullable(Type.String({ format: 'date-time' })),
+  retiredAt: Nullable(Type.String({ format: 'date-time' })),
+});
+
+export const ChangeRequestSummary = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  version: Type.String(),
+  baseVersion: Nullable(Type.String()),
+  level: Type.String(),
+  changes: Type.Array(SchemaChange),
+  reason: Type.String(),
+  status: Type.Enum(['pending', 'approved', 'rejected']),
+  proposedBy: Type.String(),
+  proposedAt: Type.String({ format: 'date-time' }),
+  decidedBy: Nullable(Type.String()),
+  decidedAt: Nullable(Type.String({ format: 'date-time' })),
+  decisionNote: Nullable(Type.String()),
+});
+
+export const ProposeContractBody = Type.Object({
+  kind: Type.Enum(['canonical', 'partner']),
+  schema: JsonSchemaObject,
+  reason: Type.String({ minLength: 3, maxLength: 2000, description: 'why: kept in the audit trail' }),
+  baseVersion: Type.Optional(Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+$', description: 'the active version the change is measured against; default the highest active one' })),
+});
+
+export const ProposalReply = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  status: Type.Enum(['proposed', 'active', 'retired']),
+  level: Type.Enum(['initial', 'patch', 'minor', 'major']),
+  changes: Type.Array(SchemaChange),
+  changeRequestId: Nullable(Type.Integer()),
+});
+
+export const DecisionBody = Type.Object({ note: Type.String({ minLength: 3, maxLength: 2000, description: 'why: kept in the audit trail' }) });

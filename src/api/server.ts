@@ -1,9 +1,11 @@
+import type http from 'node:http';
+import https from 'node:https';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from '../observability/logger.ts';
 import { correlationIdFrom } from '../observability/correlation.ts';
-import { requirePermission } from './auth.ts';
+import { requirePermission, verifySignedBody, type AuthOptions } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
@@ -12,6 +14,7 @@ import { replayRoutes } from './routes/replay.ts';
 import { inboundRoutes } from './routes/inbound.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { reidentifyRoutes } from './routes/reidentify.ts';
+import { contractRoutes } from './routes/contracts.ts';
 import { OidcVerifier } from '../governance/index.ts';
 import type { Permission } from '../governance/index.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -39,8 +42,25 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 } as const;
 
-export async function buildApi(context: ApiContext, log: Logger): Promise<FastifyInstance> {
+/** server.tls read from its files (config/tls.ts); the API then speaks HTTPS only. */
+export interface ApiTls {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer | undefined;
+  requestClientCert: boolean;
+}
+
+export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): Promise<FastifyInstance> {
   const app = Fastify({
+    // HTTPS through a server factory keeps the app's type (and every route module's) that of an HTTP server.
+    // A client certificate is asked for but not required at the handshake: people still come with bearer
+    // tokens; requirePermission accepts only a certificate the handshake verified (socket.authorized).
+    ...(tls
+      ? {
+          serverFactory: (handler: http.RequestListener) =>
+            https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.requestClientCert, rejectUnauthorized: false }, handler) as unknown as http.Server,
+        }
+      : {}),
     // pino's Logger is a FastifyBaseLogger; the cast keeps fastify's default instance type for the route modules.
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // ids come from the correlation id below; fastify's own counter would mean nothing across nodes
@@ -78,20 +98,23 @@ export async function buildApi(context: ApiContext, log: Logger): Promise<Fastif
 
   healthRoutes(app, context);
   await app.register(async (api) => {
-    const { oidc, rateLimit } = context.config.auth;
-    api.addHook(
-      'onRequest',
-      requirePermission({
-        pool: context.pool,
-        oidc: oidc ? new OidcVerifier(oidc) : undefined,
-        rateLimiter: rateLimit.perMinute > 0 ? new RateLimiter(rateLimit.perMinute) : undefined,
-      }),
-    );
+    const { oidc, rateLimit, signedRequests } = context.config.auth;
+    const authOptions: AuthOptions = {
+      pool: context.pool,
+      oidc: oidc ? new OidcVerifier(oidc) : undefined,
+      rateLimiter: rateLimit.perMinute > 0 ? new RateLimiter(rateLimit.perMinute) : undefined,
+      signingKeys: new Map(signedRequests.keys.map((key) => [key.id, key])),
+      maxSkewSeconds: signedRequests.maxSkewSeconds,
+      clientCertificates: new Map((tls?.requestClientCert ? (context.config.server.tls?.clients ?? []) : []).map((client) => [client.commonName, client.name])),
+    };
+    api.addHook('onRequest', requirePermission(authOptions));
+    api.addHook('preHandler', verifySignedBody(authOptions));
     messageRoutes(api, context);
     exceptionRoutes(api, context);
     replayRoutes(api, context);
     tokenRoutes(api, context);
     reidentifyRoutes(api, context);
+    contractRoutes(api, context);
     await api.register(async (inbound) => {
       // Inbound messages are stored byte for byte whatever they claim to be (even broken JSON): the route
       // step validates them later, so a bad one is parked with its evidence instead of bounced unrecorded.

@@ -2,7 +2,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Value } from 'typebox/value';
-import { ConfigSchema, EndpointSchema, JobSchema, LaneSchema, OdooConnectionSchema, OidcSchema, type CarelaneConfig } from './schema.ts';
+import { ConfigSchema, EndpointSchema, ExceptionOwnersSchema, JobSchema, LaneSchema, OdooConnectionSchema, OidcSchema, OwnersSchema, ServerTlsSchema, TlsFilesSchema, type CarelaneConfig } from './schema.ts';
+import { DEFAULT_EXCEPTION_OWNERS } from './owner-defaults.ts';
 import type { TSchema } from 'typebox';
 
 export interface LoadedConfig {
@@ -67,6 +68,12 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
   fillRecordDefaults(withDefaults, ['scheduler', 'jobs'], JobSchema);
   fillRecordDefaults(withDefaults, ['odoo', 'connections'], OdooConnectionSchema);
   fillDefaults(withDefaults, ['auth', 'oidc'], OidcSchema);
+  fillDefaults(withDefaults, ['server', 'tls'], ServerTlsSchema);
+  fillDefaults(withDefaults, ['mllp', 'tls'], TlsFilesSchema);
+  fillRecordDefaults(withDefaults, ['owners', 'flows'], OwnersSchema);
+  fillRecordDefaults(withDefaults, ['owners', 'exceptions'], ExceptionOwnersSchema);
+  mergeExceptionOwnerDefaults(withDefaults);
+  resolveTlsPaths(withDefaults, baseDir);
   for (const error of Value.Errors(ConfigSchema, withDefaults)) {
     const message = describeSchemaError(error);
     if (message && !problems.includes(message)) problems.push(message);
@@ -93,7 +100,33 @@ function crossReferenceProblems(config: CarelaneConfig): string[] {
   if (activeKeyId !== undefined && !keyIds.includes(activeKeyId)) {
     problems.push(`governance.tokenization.activeKeyId: key "${activeKeyId}" is not among governance.tokenization.keys (defined: ${keyIds.join(', ') || 'none'})`);
   }
+  const signingIds = config.auth.signedRequests.keys.map((key) => key.id);
+  signingIds.forEach((id, index) => {
+    if (signingIds.indexOf(id) !== index) problems.push(`auth.signedRequests.keys.${index}.id: key id "${id}" is used twice`);
+  });
+  for (const [at, tls] of [['server.tls', config.server.tls], ['mllp.tls', config.mllp.tls]] as const) {
+    if (tls?.requestClientCert && !tls.ca) problems.push(`${at}.ca: required when requestClientCert is true (the CAs client certificates must be signed by)`);
+  }
+  if (config.server.tls && config.server.tls.clients.length > 0 && !config.server.tls.requestClientCert) {
+    problems.push('server.tls.requestClientCert: must be true when server.tls.clients are given');
+  }
   return problems;
+}
+
+/** The DESIGN.md exception types keep their default owners and SLA unless the file names its own. */
+function mergeExceptionOwnerDefaults(config: Record<string, unknown>): void {
+  const owners = config.owners as { exceptions?: Record<string, unknown> } | undefined;
+  if (!owners) return;
+  owners.exceptions = { ...structuredClone(DEFAULT_EXCEPTION_OWNERS), ...owners.exceptions };
+}
+
+/** TLS file paths are relative to the config file, like ${file:} references. */
+function resolveTlsPaths(config: Record<string, unknown>, baseDir: string): void {
+  for (const section of ['server', 'mllp']) {
+    const tls = (config[section] as { tls?: Record<string, unknown> } | undefined)?.tls;
+    if (!tls) continue;
+    for (const key of ['cert', 'key', 'ca']) if (typeof tls[key] === 'string') tls[key] = path.resolve(baseDir, tls[key]);
+  }
 }
 
 function fillRecordDefaults(config: Record<string, unknown>, at: string[], schema: TSchema): void {

@@ -102,6 +102,61 @@ export const RetentionClassSchema = Type.Object(
   Strict,
 );
 
+// TLS material as file paths (relative to the config file), read at start-up: a private key never sits in the
+// config itself, so `config check` cannot print it.
+export const TlsFilesSchema = Type.Object(
+  {
+    cert: Type.String({ minLength: 1, description: 'PEM certificate chain file' }),
+    key: Type.String({ minLength: 1, description: 'PEM private key file' }),
+    ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CAs whose client certificates are accepted' })),
+    requestClientCert: Type.Boolean({ default: false, description: 'ask peers for a certificate signed by `ca` (mutual TLS)' }),
+  },
+  Strict,
+);
+
+export const ServerTlsSchema = Type.Object(
+  {
+    ...TlsFilesSchema.properties,
+    clients: Type.Array(
+      Type.Object(
+        {
+          commonName: Type.String({ minLength: 1, description: "the client certificate subject's CN" }),
+          name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$', description: 'the system identity it becomes (role system)' }),
+        },
+        Strict,
+      ),
+      { default: [], description: 'client certificates (from `ca`) accepted as system identities instead of a bearer token' },
+    ),
+  },
+  Strict,
+);
+
+export const SigningKeySchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'sent by the caller in X-Carelane-Key-Id' }),
+    secret: Type.String({ minLength: 32, description: 'shared HMAC secret as a secret reference; at least 32 characters' }),
+    sources: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,63}$' }), { minItems: 1, description: 'the /api/v1/inbound/:source names this key may deliver to' }),
+  },
+  Strict,
+);
+
+export const OwnersSchema = Type.Object(
+  {
+    business: Type.String({ minLength: 1, description: 'the business owner (team, role or person)' }),
+    technical: Type.String({ minLength: 1, description: 'the technical owner' }),
+  },
+  Strict,
+);
+
+export const ExceptionOwnersSchema = Type.Object(
+  {
+    ...OwnersSchema.properties,
+    slaMinutes: Type.Integer({ minimum: 1, description: 'an open exception older than this is an SLA breach' }),
+    runbook: Type.String({ minLength: 1, description: 'where the playbook for this exception type is (URL or doc path)' }),
+  },
+  Strict,
+);
+
 // An Odoo connection (src/connectors/odoo/types.ts OdooConnectionConfig); the API key only as a secret reference.
 export const OdooConnectionSchema = Type.Object(
   {
@@ -125,6 +180,7 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        tls: Type.Optional(ServerTlsSchema),
       },
       { ...Strict, default: {} },
     ),
@@ -136,6 +192,7 @@ export const ConfigSchema = Type.Object(
         source: Type.String({ default: 'mllp', description: 'source name recorded on messages from this listener' }),
         maxMessageBytes: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
         idleTimeoutMs: Type.Integer({ minimum: 1000, default: 300_000 }),
+        tls: Type.Optional(TlsFilesSchema),
       },
       { ...Strict, default: {} },
     ),
@@ -185,6 +242,20 @@ export const ConfigSchema = Type.Object(
           },
           { ...Strict, default: {} },
         ),
+        signedRequests: Type.Object(
+          {
+            keys: Type.Array(SigningKeySchema, { default: [], description: 'HMAC keys systems may sign inbound requests with instead of holding a bearer token' }),
+            maxSkewSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 300, description: 'replay window: older or future-dated signatures are refused' }),
+          },
+          { ...Strict, default: {} },
+        ),
+      },
+      { ...Strict, default: {} },
+    ),
+    owners: Type.Object(
+      {
+        flows: Type.Record(Type.String(), OwnersSchema, { default: {}, description: 'owners of each flow' }),
+        exceptions: Type.Record(Type.String(), ExceptionOwnersSchema, { default: {}, description: 'owners, SLA and runbook per exception type; merged over the defaults' }),
       },
       { ...Strict, default: {} },
     ),
@@ -253,4 +324,9 @@ export type RouteConfig = Static<typeof RouteSchema>;
 export type OidcConfig = Static<typeof OidcSchema>;
 export type TokenizationKeyConfig = Static<typeof TokenizationKeySchema>;
 export type RetentionConfig = CarelaneConfig['retention'];
+export type TlsFilesConfig = Static<typeof TlsFilesSchema>;
+export type ServerTlsConfig = Static<typeof ServerTlsSchema>;
+export type SigningKeyConfig = Static<typeof SigningKeySchema>;
+export type OwnersConfig = CarelaneConfig['owners'];
+export type ExceptionOwnersConfig = Static<typeof ExceptionOwnersSchema>;
 export type OdooConnectionSettings = Static<typeof OdooConnectionSchema>;

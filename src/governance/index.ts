@@ -4,3 +4,5 @@ export { can, isRole, PERMISSIONS, ROLES, type Permission, type Role } from './r
 export { PatientTokenizer, parseToken, reidentify, UnknownTokenError, type ReidentifyRequest, type TokenizationKey } from './tokenization.ts';
 export { InvalidJwtError, looksLikeJwt, OidcVerifier, type OidcIdentity, type OidcSettings } from './oidc.ts';
 export { purgeExpiredMessages, type RetentionPolicy, type PurgeResult } from './retention.ts';
+export { checkSignatureHeaders, claimSignature, signatureMatches, signRequest, SIGNATURE_HEADERS, type SignatureProblem, type SigningKey } from './request-signing.ts';
+export { SlaMonitor, slaCheckJob, type ExceptionOwnership, type SlaBreach } from './sla.ts';

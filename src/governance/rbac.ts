@@ -14,6 +14,10 @@ export const PERMISSIONS = [
   'audit:read',
   // turning a patient token back into the identifier: admin only unless a deployment grants it (issue 8)
   'phi:reidentify',
+  // contracts governance: integrators propose schema versions, only an admin approves a breaking one (issue 8)
+  'contracts:read',
+  'contracts:propose',
+  'contracts:approve',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -22,10 +26,10 @@ export type Role = (typeof ROLES)[number];
 
 const MATRIX: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
-  integrator: ['messages:read', 'messages:read_payload', 'messages:ingest', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'replay:force', 'config:read', 'audit:read'],
-  operator: ['messages:read', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'config:read'],
-  auditor: ['messages:read', 'exceptions:read', 'config:read', 'audit:read'],
-  viewer: ['messages:read', 'exceptions:read'],
+  integrator: ['messages:read', 'messages:read_payload', 'messages:ingest', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'replay:force', 'config:read', 'audit:read', 'contracts:read', 'contracts:propose'],
+  operator: ['messages:read', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'config:read', 'contracts:read'],
+  auditor: ['messages:read', 'exceptions:read', 'config:read', 'audit:read', 'contracts:read'],
+  viewer: ['messages:read', 'exceptions:read', 'contracts:read'],
   // a sending system: may deliver inbound messages and nothing else
   system: ['messages:ingest'],
 };

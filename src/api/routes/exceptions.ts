@@ -6,7 +6,7 @@ import { ExceptionNotOpenError, resolveException } from '../../engine/exceptions
 import { actorOf } from '../auth.ts';
 import { jsonify } from '../json.ts';
 import type { ApiContext } from '../context.ts';
-import { ErrorReply, ExceptionQuery, ExceptionSummary, IdParams, ResolveBody } from '../schemas.ts';
+import { ErrorReply, ExceptionQuery, ExceptionWithSla, IdParams, ResolveBody } from '../schemas.ts';
 
 export function exceptionRoutes(app: FastifyInstance, context: ApiContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -15,9 +15,29 @@ export function exceptionRoutes(app: FastifyInstance, context: ApiContext): void
     '/api/v1/exceptions',
     {
       config: { permission: 'exceptions:read' },
-      schema: { tags: ['exceptions'], summary: 'List exceptions, newest first', querystring: ExceptionQuery, response: { 200: Type.Object({ exceptions: Type.Array(ExceptionSummary) }) } },
+      schema: { tags: ['exceptions'], summary: 'List exceptions, newest first, with owners and SLA', querystring: ExceptionQuery, response: { 200: Type.Object({ exceptions: Type.Array(ExceptionWithSla) }) } },
     },
-    async (request) => ({ exceptions: jsonify(await listExceptions(context.pool, request.query)) }),
+    async (request) => {
+      const exceptions = await listExceptions(context.pool, request.query);
+      const { rows } = await context.pool.query<{ id: number; breached_at: Date | null }>('select id::int as id, breached_at from carelane.exceptions where id = any ($1)', [exceptions.map((e) => e.id)]);
+      const breachedAt = new Map(rows.map((row) => [row.id, row.breached_at]));
+      const owners = context.config.owners.exceptions;
+      return {
+        exceptions: jsonify(
+          exceptions.map((exception) => {
+            const owner = owners[exception.type];
+            return {
+              ...exception,
+              owner: owner ? { business: owner.business, technical: owner.technical } : null,
+              slaMinutes: owner?.slaMinutes ?? null,
+              slaDueAt: owner ? new Date(new Date(exception.createdAt).getTime() + owner.slaMinutes * 60_000) : null,
+              breachedAt: breachedAt.get(exception.id) ?? null,
+              runbook: owner?.runbook ?? null,
+            };
+          }),
+        ),
+      };
+    },
   );
 
   const resolved = Type.Object({ id: Type.Integer(), action: Type.String(), deliveryId: Type.Union([Type.Integer(), Type.Null()]), messageId: Type.Union([Type.Integer(), Type.Null()]) });

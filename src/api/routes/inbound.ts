@@ -3,6 +3,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { findRoute } from '../../engine/index.ts';
 import { countPendingOnLane } from '../../store/messages.ts';
+import { inTransaction } from '../../store/database.ts';
+import { appendAudit } from '../../governance/index.ts';
+import { actorOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { ErrorReply, InboundReply } from '../schemas.ts';
 
@@ -15,7 +18,7 @@ export function inboundRoutes(app: FastifyInstance, context: ApiContext): void {
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/api/v1/inbound/:source',
     {
-      config: { permission: 'messages:ingest' },
+      config: { permission: 'messages:ingest', acceptsSignedRequests: true },
       bodyLimit: context.config.mllp.maxMessageBytes,
       schema: {
         tags: ['inbound'],
@@ -24,6 +27,9 @@ export function inboundRoutes(app: FastifyInstance, context: ApiContext): void {
         headers: Type.Object({
           'x-message-id': Type.Optional(Type.String({ maxLength: 200 })),
           'x-message-type': Type.Optional(Type.String({ maxLength: 100 })),
+          'x-carelane-key-id': Type.Optional(Type.String({ maxLength: 64, description: 'signed requests: the key id (instead of a bearer token)' })),
+          'x-carelane-timestamp': Type.Optional(Type.String({ maxLength: 12, description: 'signed requests: seconds since the epoch' })),
+          'x-carelane-signature': Type.Optional(Type.String({ maxLength: 80, description: 'signed requests: hex HMAC-SHA256 of "<timestamp>.<METHOD>.<path>.<body>"' })),
         }),
         response: { 200: InboundReply, 202: InboundReply, 400: ErrorReply, 503: ErrorReply },
       },
@@ -49,6 +55,12 @@ export function inboundRoutes(app: FastifyInstance, context: ApiContext): void {
         ...(empty ? { rejectedReason: 'empty body' } : {}),
       });
       context.ingest.acknowledge(result.messageId);
+      if (request.identity?.kind === 'signed-request') {
+        // which key delivered what: the key id (never the signature) goes into the audit chain
+        await inTransaction(context.pool, (tx) =>
+          appendAudit(tx, { actor: actorOf(request), action: 'inbound.signed', targetType: 'message', targetId: String(result.messageId), detail: { keyId: request.identity?.name ?? null, source, duplicate: result.duplicate } }),
+        );
+      }
       const answer = { messageId: result.messageId, correlationId: result.correlationId, duplicate: result.duplicate, status: result.status };
       if (empty) return reply.code(400).send({ error: 'empty_body', message: `the request body is empty; stored as rejected message ${result.messageId}` });
       return reply.code(result.duplicate ? 200 : 202).send(answer);

@@ -1,5 +1,6 @@
 import type { InboundMessage, InboundSink } from '../../contracts/inbound.ts';
 import net from 'node:net';
+import tls from 'node:tls';
 import { permanentError, type CarelaneError } from '../../contracts/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { newCorrelationId } from '../../observability/correlation.ts';
@@ -33,6 +34,9 @@ export interface MllpListenerOptions {
   unframedQuietMs?: number;
   /** MSH-3 of ACKs to messages that name no receiving application; default 'CARELANE' */
   applicationName?: string;
+  /** MLLP over TLS (config `mllp.tls`): same framing inside the TLS stream; with requestClientCert, only peers
+   * whose certificate `ca` signed get through the handshake */
+  tls?: { cert: Buffer | string; key: Buffer | string; ca?: Buffer | string | undefined; requestClientCert?: boolean | undefined } | undefined;
 }
 
 export interface MllpListener {
@@ -55,14 +59,32 @@ export async function startMllpListener(options: MllpListenerOptions): Promise<M
     log.warn({ host: options.host }, 'MLLP listener bound to all interfaces as configured');
   }
   const connections = new Set<MllpConnection>();
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => {
+  const onConnection = (socket: net.Socket) => {
     const connection = new MllpConnection(socket, options, log);
     connections.add(connection);
     socket.once('close', () => {
       void connection.settled().then(() => connections.delete(connection));
     });
-  });
+  };
+  const socketOptions = { allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 };
+  // With TLS, a connection reaches MllpConnection only after its handshake ('secureConnection'), so a frame is
+  // never read from, nor an ACK written to, a peer that has not proven itself when a client certificate is required.
+  const server: net.Server = options.tls
+    ? tls.createServer(
+        {
+          ...socketOptions,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ca: options.tls.ca,
+          requestCert: options.tls.requestClientCert === true,
+          rejectUnauthorized: options.tls.requestClientCert === true,
+          minVersion: 'TLSv1.2',
+        },
+        onConnection,
+      )
+    : net.createServer(socketOptions, onConnection);
   server.on('error', (error) => log.error({ err: error }, 'MLLP listener error'));
+  server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => log.warn({ err: error.message, remote: socket.remoteAddress }, 'MLLP TLS handshake failed'));
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error) => {
@@ -81,7 +103,7 @@ export async function startMllpListener(options: MllpListenerOptions): Promise<M
     });
   });
   const address = server.address() as net.AddressInfo;
-  log.info({ host: address.address, port: address.port }, 'MLLP listener started');
+  log.info({ host: address.address, port: address.port, tls: options.tls !== undefined }, 'MLLP listener started');
 
   let closing: Promise<void> | undefined;
   return {

@@ -16,3 +16,5 @@ export { x12RequestListener, startX12HttpListener, type X12HttpOptions, type X12
 export { postX12 } from './http-client.ts';
 export { prepareOutbound, findOutbound, markOutboundSent, recordFunctionalAcks, overdueAcknowledgments, type OutboundInterchange } from './outbound-ledger.ts';
 export { x12Send850Handler, type Send850Payload } from './send-850.ts';
+export { pollX12Folder, startX12FolderWatcher, dropX12File, newSettleState, type X12FolderOptions, type X12FolderWatcher, type FolderFileOutcome, type SettleState } from './folder-transport.ts';
+export { raiseSupplierDelays, type SupplierDelay } from './supplier-delay.ts';

@@ -39,7 +39,7 @@ export type X12PartnerProfile = Static<typeof X12PartnerProfileSchema>;
 
 /** Validates profiles given as data (tests, the simulator); errors name the key, as config errors do. */
 export function parsePartnerProfiles(input: unknown): X12PartnerProfile[] {
-  if (!Array.isArray(input)) throw permanentError('x12 partners must be a list', { code: 'config_invalid', where: { field: 'x12.partners' } });
+  if (!Array.isArray(input)) throw permanentError('x12.partners must be a list', { code: 'config_invalid', where: { field: 'x12.partners' } });
   const profiles = input.map((item, index) => {
     const error = Value.Errors(X12PartnerProfileSchema, item)[0];
     if (error) {

@@ -1,6 +1,7 @@
 import { permanentError } from '../../contracts/errors.ts';
 import type { DeliveryHandler } from '../../engine/handlers.ts';
 import { readX12 } from './envelope.ts';
+import { dropX12File } from './folder-transport.ts';
 import { generate850, type OutboundPurchaseOrder } from './generate-850.ts';
 import { postX12 } from './http-client.ts';
 import { findOutbound, markOutboundSent, prepareOutbound, recordFunctionalAcks } from './outbound-ledger.ts';
@@ -20,7 +21,8 @@ export interface Send850Payload {
  * interchange by its ISA13 (X12.5). A 997/999 answered synchronously is recorded right away; an AK9 'R' is
  * permanent (the partner refuses these bytes; sending them again cannot help). `lookup` says 'applied' once a
  * 997/999 for the group arrived (synchronously or later through the X12 listener); until then a retry re-sends
- * the same interchange, which is safe for the reason above.
+ * the same interchange, which is safe for the reason above. Partners with transport 'folder' get the 850 dropped
+ * into their outbound folder (profile endpoint) instead.
  */
 export function x12Send850Handler(profiles: readonly X12PartnerProfile[], options: { now?: () => Date } = {}): DeliveryHandler {
   const profileOf = (payload: unknown): { profile: X12PartnerProfile; payload: Send850Payload } => {
@@ -34,9 +36,6 @@ export function x12Send850Handler(profiles: readonly X12PartnerProfile[], option
     action: 'x12.send_850',
     async run(delivery, { pool, signal }) {
       const { profile, payload } = profileOf(delivery.payload);
-      if (profile.transport !== 'http') {
-        throw permanentError(`x12 partner ${profile.id} uses transport ${profile.transport}, which x12.send_850 does not support yet`, { code: 'x12_transport_unsupported', where: { field: 'transport' } });
-      }
       const outbound = await prepareOutbound(pool, { idempotencyKey: delivery.idempotencyKey, partner: profile.id, transactionType: '850', functionalId: 'PO' }, (numbers) => {
         const written = generate850(payload.purchaseOrder, {
           sender: { qualifier: profile.ours.qualifier, id: profile.ours.id },
@@ -52,6 +51,13 @@ export function x12Send850Handler(profiles: readonly X12PartnerProfile[], option
         });
         return { body: written.text, st02: written.transactionControlNumber };
       });
+      if (profile.transport === 'folder') {
+        // Dropped atomically (tmp + rename) under a name fixed by ISA13: a retry overwrites the same file, never
+        // adds a second 850. The 997/999 comes back through the inbound folder (folder-transport.ts).
+        const file = await dropX12File(profile.endpoint, `850-${outbound.isa13}.x12`, outbound.body);
+        await markOutboundSent(pool, delivery.idempotencyKey);
+        return { stages: [{ stage: `x12.send_850 to ${profile.id}`, detail: { file, isa13: outbound.isa13, gs06: outbound.gs06, st02: outbound.st02, poNumber: payload.purchaseOrder.poNumber, ack: 'awaited' } }] };
+      }
       const response = await postX12({ url: profile.endpoint, body: outbound.body, idempotencyKey: delivery.idempotencyKey, correlationId: delivery.correlationId, signal });
       await markOutboundSent(pool, delivery.idempotencyKey);
       const acks = synchronousAcks(response.body);
