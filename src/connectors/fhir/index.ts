@@ -1,6 +1,10 @@
-// The FHIR R4 connector's door. Pure parts today: validation, mapping to canonical demand, subscription
-// notifications; the REST client and the notification listener come next (issue 4).
+// The FHIR R4 connector's door: validation, mapping to canonical demand, subscription notifications, the
+// REST client (with its authentication) and the inbound HTTP listener (issue 4).
 export { validateResource, assertValidResource, validationError } from './validate.ts';
 export { loadR4Definitions, defaultR4Definitions, DEFAULT_R4_DIRECTORY } from './r4-definitions.ts';
 export { mapFhirDemand, DEMAND_RESOURCE_TYPES, isDemandResource } from './map-demand.ts';
 export { parseSubscriptionNotification, missedEventNumbers } from './subscription-notification.ts';
+export { FhirClient, versionFromETag, type FhirClientOptions, type SearchParams, type UpdateResult } from './client.ts';
+export { staticBearerToken, smartBackendServices, type FhirAuth, type SmartBackendServicesOptions } from './auth.ts';
+export { FhirRequestError, FhirVersionConflictError, fhirResponseError, readOperationOutcome, operationOutcome, type FhirIssue } from './operation-outcome.ts';
+export { fhirRequestListener, startFhirListener, type FhirListener, type FhirListenerOptions, type FhirSharedSecret } from './listener.ts';
