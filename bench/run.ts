@@ -9,7 +9,7 @@ import { describeMachine, startServer } from './support.ts';
 //                                 [--boss-batch N] [--boss-poll] [--keep]
 // Prints a plain-text table per benchmark, then one JSON line with every figure, the machine and the date.
 
-const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|all> [options]
+const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|all> [options]
   --count N          deliveries per queue run (default 50000) / messages per MLLP run (default 20000)
   --workers 2,8      queue: worker counts, run side by side for Carelane and pg-boss
   --claim-batch N    queue: Carelane lane claimBatch (default: the worker count; more changes nothing, the
@@ -20,6 +20,7 @@ const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|all> [options]
   --items N          odoo-sync: items to sync (default 10000)
   --quants N         odoo-sync: quants to sync (default 50000)
   --documents N      x12: 856 documents of 1,000 lines to parse and map (default 200)
+  --cases N          fuzz: cases per parser property (default 100000)
   --keep             keep the scratch databases for inspection`;
 
 const { values, positionals } = parseArgs({
@@ -34,13 +35,14 @@ const { values, positionals } = parseArgs({
     items: { type: 'string' },
     quants: { type: 'string' },
     documents: { type: 'string' },
+    cases: { type: 'string' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 const which = positionals[0] ?? '';
-if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'all'].includes(which)) {
+if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'fuzz', 'all'].includes(which)) {
   console.error(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -98,6 +100,12 @@ try {
     const { runX12Bench, formatX12Result } = await import('./x12.ts');
     results.x12 = await runX12Bench(server, { documents: positive(values.documents, 'documents') ?? 200, lines: 1000, log });
     console.log(formatX12Result(results.x12) + '\n');
+  }
+  if (which === 'fuzz' || which === 'all') {
+    const { runFuzzBench, formatFuzzResult } = await import('./fuzz.ts');
+    const fuzz = await runFuzzBench({ cases: positive(values.cases, 'cases') ?? 100_000, log });
+    console.log(formatFuzzResult(fuzz) + '\n');
+    if (fuzz.targets.some((target) => target.failures > 0 || target.hang)) process.exitCode = 1;
   }
   console.log(JSON.stringify(results));
 } finally {

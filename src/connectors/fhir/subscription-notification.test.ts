@@ -141,3 +141,20 @@ describe('not a notification', () => {
     expect(() => parseSubscriptionNotification('x')).toThrow(expect.objectContaining({ code: 'fhir_invalid_notification' }));
   });
 });
+
+describe('malformed notification shapes (found by fuzzing)', () => {
+  it('answers a located fhir_invalid_notification instead of a TypeError', async () => {
+    const { parseSubscriptionNotification } = await import('./subscription-notification.ts');
+    for (const parameter of ['x', [null], [{ name: 'notification-event', part: 'nope' }]]) {
+      const bundle = { resourceType: 'Bundle', type: 'history', entry: [{ resource: { resourceType: 'Parameters', parameter } }] };
+      let caught: unknown;
+      try {
+        parseSubscriptionNotification(bundle);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toMatchObject({ code: 'fhir_invalid_notification' });
+      expect((caught as { where?: { field?: string } }).where?.field).toMatch(/parameter/);
+    }
+  });
+});

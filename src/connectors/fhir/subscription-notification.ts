@@ -1,5 +1,5 @@
 import type { Bundle, BundleEntry, CodeableConcept, Parameters, ParametersParameter, Reference, Resource } from '@medplum/fhirtypes';
-import { permanentError, type CarelaneError } from '../../contracts/errors.ts';
+import { CarelaneError, permanentError } from '../../contracts/errors.ts';
 
 /**
  * Reads a REST-hook notification of the Subscriptions R5 Backport IG (hl7.org/fhir/uv/subscriptions-backport,
@@ -63,6 +63,17 @@ const referenceText = (reference: Reference | undefined): string | undefined => 
 
 /** Parses a notification bundle; throws a permanent CarelaneError (code 'fhir_invalid_notification') naming the path. */
 export function parseSubscriptionNotification(input: unknown): SubscriptionNotification {
+  try {
+    return parseNotification(input);
+  } catch (error) {
+    if (error instanceof CarelaneError) throw error;
+    // The body is untrusted JSON and the checks above name the paths they know; a value of a wrong JSON type
+    // anywhere else (found by fuzzing: a numeric fullUrl, a non-array additionalContext) is refused as a whole.
+    throw invalid(`an element has the wrong JSON type (${(error as Error).message})`, 'Bundle');
+  }
+}
+
+function parseNotification(input: unknown): SubscriptionNotification {
   if (!isObject(input) || input.resourceType !== 'Bundle') throw invalid('the body is not a FHIR Bundle', 'Bundle.resourceType');
   const bundle = input as unknown as Bundle;
   // IG "Notifications": notification bundles are of type `history` (R4/R4B; R5 adds `subscription-notification`).
@@ -105,9 +116,22 @@ function checkState(status: unknown, type: unknown, base: string): { status: Sub
 
 const STATUS_PATH = 'Bundle.entry[0].resource';
 
+/**
+ * The input is untrusted JSON: a list element must be an array of objects, else the notification is invalid
+ * at that path (found by fuzzing: `parameter: 'x'` and `parameter: [null]` used to throw a TypeError).
+ */
+function objectList<T>(value: unknown, at: string): T[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw invalid('must be an array', at);
+  value.forEach((item, index) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalid('must be an object', `${at}[${index}]`);
+  });
+  return value as T[];
+}
+
 /** The R4 profile backport-subscription-status-r4: parameters subscription (1..1), topic, status (1..1), type (1..1), events-since-subscription-start, notification-event (parts event-number, timestamp, focus, additional-context), error. */
 function fromParameters(parameters: Parameters): SubscriptionNotification {
-  const list = parameters.parameter ?? [];
+  const list = objectList<ParametersParameter>(parameters.parameter, `${STATUS_PATH}.parameter`);
   const path = (name: string): string => `${STATUS_PATH}.parameter.where(name='${name}')`;
   const one = (name: string): ParametersParameter | undefined => list.find((p) => p.name === name);
   const subscription = referenceText(one('subscription')?.valueReference);
@@ -122,7 +146,7 @@ function fromParameters(parameters: Parameters): SubscriptionNotification {
   list.forEach((parameter, index) => {
     if (parameter.name === 'error' && parameter.valueCodeableConcept) notification.errors.push(parameter.valueCodeableConcept);
     if (parameter.name !== 'notification-event') return;
-    const parts = parameter.part ?? [];
+    const parts = objectList<ParametersParameter>(parameter.part, `${STATUS_PATH}.parameter[${index}].part`);
     const part = (name: string): ParametersParameter | undefined => parts.find((p) => p.name === name);
     const event: NotificationEvent = { additionalContext: [] };
     const number = eventCount(part('event-number')?.valueString ?? part('event-number')?.valueInteger, `${STATUS_PATH}.parameter[${index}].part.where(name='event-number')`);
@@ -160,7 +184,7 @@ function fromSubscriptionStatus(status: R4BSubscriptionStatus): SubscriptionNoti
   if (status.topic) notification.topic = status.topic;
   const count = eventCount(status.eventsSinceSubscriptionStart, `${STATUS_PATH}.eventsSinceSubscriptionStart`);
   if (count !== undefined) notification.eventsSinceSubscriptionStart = count;
-  (status.notificationEvent ?? []).forEach((source, index) => {
+  objectList<NonNullable<R4BSubscriptionStatus['notificationEvent']>[number]>(status.notificationEvent, `${STATUS_PATH}.notificationEvent`).forEach((source, index) => {
     const event: NotificationEvent = { additionalContext: (source.additionalContext ?? []).map(referenceText).filter((r): r is string => !!r) };
     const number = eventCount(source.eventNumber, `${STATUS_PATH}.notificationEvent[${index}].eventNumber`);
     if (number !== undefined) event.eventNumber = number;
