@@ -71,10 +71,11 @@ describe('engine processes on one database', () => {
       await waitFor(async () => (await countByStatus(db)).done === 300 || undefined, 60_000, 'all 300 done after restart');
 
       expect(peer.applied.size).toBe(300); // nothing lost
-      // Re-sent after the crash with the same idempotency key, so the peer applied them once: at most the
-      // deliveries that were in flight when the process died (lane concurrency 8) were sent twice.
+      // Re-sent after the crash with the same idempotency key, so the peer applied them once. At most the
+      // deliveries whose effect may have happened without their completion being committed were sent twice: the
+      // 8 running (lane concurrency) and the 8 whose outcome was being written (the lane's settling bound).
       expect(peer.requests - peer.applied.size).toBe(peer.duplicates);
-      expect(peer.duplicates).toBeLessThanOrEqual(8);
+      expect(peer.duplicates).toBeLessThanOrEqual(16);
       expect(keyOrderViolations(peer)).toBe(0);
       expect(await countByStatus(db)).toEqual({ done: 300 });
       await second.kill();
@@ -84,6 +85,8 @@ describe('engine processes on one database', () => {
   });
 
   it('two engines share the work: every delivery done exactly once, per-key order kept, both did work', async () => {
+    // Whatever the previous test left running must not take this test's work.
+    await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
     await db.pool.query('truncate carelane.deliveries, carelane.exceptions, carelane.endpoints restart identity cascade');
     const peer = await new TestPeer().start();
     peer.delayMs = 2;
