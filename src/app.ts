@@ -1,5 +1,9 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/index.ts';
+import type { FhirSettings } from './config/schema.ts';
+import type { InboundSink } from './contracts/inbound.ts';
 import { readTlsFiles } from './config/tls.ts';
 import { buildApi } from './api/server.ts';
 import { Engine, HandlerRegistry, Ingest, routeStep } from './engine/index.ts';
@@ -22,6 +26,8 @@ export interface RunningCarelane {
   mllpPort: number | undefined;
   /** base URL of the X12 listener (POST /x12/<partner>), when partners are configured */
   x12Url: string | undefined;
+  /** base URL of the FHIR listener (POST /fhir/notify/<source>, /fhir/<source>/<Type>), when sources are configured */
+  fhirUrl: string | undefined;
   database: Database;
   engine: Engine;
   /** the HTTP app (tests list its routes) */
@@ -150,10 +156,55 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       x12Url = x12.url;
       stops.unshift(() => x12.close());
     }
-    log.info({ http: httpUrl, mllpPort, x12: x12Url, origin: loaded.origin, node: engine.nodeId }, 'Carelane started');
-    return { httpUrl, mllpPort, x12Url, database, engine, api, tokenizer, log, stop };
+    let fhirUrl: string | undefined;
+    if (config.fhir.sources.length > 0 && config.fhir.listener.enabled) {
+      const fhir = await startFhirSources(config.fhir, ingest);
+      fhirUrl = fhir.url;
+      stops.unshift(() => fhir.close());
+    }
+    log.info({ http: httpUrl, mllpPort, x12: x12Url, fhir: fhirUrl, origin: loaded.origin, node: engine.nodeId }, 'Carelane started');
+    return { httpUrl, mllpPort, x12Url, fhirUrl, database, engine, api, tokenizer, log, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * The FHIR listener for the configured sources. Each source has its own secret, so each gets its own request
+ * listener (scoped to that source) and one server on the configured interface hands a request to the
+ * listener of the source its path names. A path naming no configured source goes to any one of them, which
+ * answers 404 with an OperationOutcome as it does for a source it does not serve.
+ */
+async function startFhirSources(settings: FhirSettings, sink: InboundSink): Promise<{ url: string; close(): Promise<void> }> {
+  const { fhirRequestListener } = await import('./connectors/fhir/index.ts');
+  const { host, port, maxBodyBytes } = settings.listener;
+  if (!host.trim()) throw new Error('fhir.listener.host is empty: the listener binds to one configured interface only');
+  const bySource = new Map<string, http.RequestListener>();
+  for (const source of settings.sources) {
+    const authentication = source.secret === undefined ? ('none' as const) : { header: source.header, values: [source.secret] };
+    bySource.set(source.id, fhirRequestListener({ sink, authentication, sources: [source.id], maxBodyBytes }));
+  }
+  const anyListener = bySource.values().next().value!;
+  const server = http.createServer((req, res) => (bySource.get(fhirSourceInPath(req.url)) ?? anyListener)(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${address.address}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** `/fhir/notify/<source>` or `/fhir/<source>/<Type>` (the listener's routes; source ids are lower case, types are not). */
+function fhirSourceInPath(url: string | undefined): string {
+  const [, root, first = '', second = ''] = new URL(url ?? '/', 'http://x').pathname.split('/');
+  if (root !== 'fhir') return '';
+  return first === 'notify' && /^[a-z0-9]/.test(second) ? second : first;
 }

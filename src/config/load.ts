@@ -104,6 +104,12 @@ function crossReferenceProblems(config: CarelaneConfig): string[] {
   signingIds.forEach((id, index) => {
     if (signingIds.indexOf(id) !== index) problems.push(`auth.signedRequests.keys.${index}.id: key id "${id}" is used twice`);
   });
+  const fhirIds = config.fhir.sources.map((source) => source.id);
+  fhirIds.forEach((id, index) => {
+    if (fhirIds.indexOf(id) !== index) problems.push(`fhir.sources.${index}.id: source "${id}" is configured twice`);
+    // The listener's notification route is /fhir/notify/<source>: a source named notify could not take webhooks.
+    if (id === 'notify') problems.push(`fhir.sources.${index}.id: "notify" is reserved (POST /fhir/notify/<source> is the notification route)`);
+  });
   for (const [at, tls] of [['server.tls', config.server.tls], ['mllp.tls', config.mllp.tls]] as const) {
     if (tls?.requestClientCert && !tls.ca) problems.push(`${at}.ca: required when requestClientCert is true (the CAs client certificates must be signed by)`);
   }

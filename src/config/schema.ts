@@ -173,6 +173,17 @@ export const OdooConnectionSchema = Type.Object(
   Strict,
 );
 
+// An EHR allowed to post to the FHIR listener (src/connectors/fhir/listener.ts). The secret is the whole value
+// of the header the EHR sends, as its Subscription.channel.header says (e.g. `Authorization: Bearer …`).
+export const FhirSourceSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'the <source> in POST /fhir/notify/<source> and /fhir/<source>/<Type>; messages are recorded as source fhir:<id>' }),
+    secret: Type.Optional(Type.String({ minLength: 1, description: 'secret reference: the exact header value the EHR sends; absent = no authentication (only where the network authenticates the EHR)' })),
+    header: Type.String({ minLength: 1, default: 'authorization', description: 'the request header that carries the secret' }),
+  },
+  Strict,
+);
+
 export const ConfigSchema = Type.Object(
   {
     profile: Type.Enum(['demo', 'production'], { default: 'production' }),
@@ -305,6 +316,21 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    fhir: Type.Object(
+      {
+        listener: Type.Object(
+          {
+            enabled: Type.Boolean({ default: true, description: 'listen for FHIR notifications and webhooks when sources are configured' }),
+            host: Type.String({ default: '127.0.0.1' }),
+            port: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),
+            maxBodyBytes: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
+          },
+          { ...Strict, default: {} },
+        ),
+        sources: Type.Array(FhirSourceSchema, { default: [], description: 'EHRs that post REST-hook notifications or resources' }),
+      },
+      { ...Strict, default: {} },
+    ),
     logging: Type.Object(
       {
         level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
@@ -329,4 +355,6 @@ export type ServerTlsConfig = Static<typeof ServerTlsSchema>;
 export type SigningKeyConfig = Static<typeof SigningKeySchema>;
 export type OwnersConfig = CarelaneConfig['owners'];
 export type ExceptionOwnersConfig = Static<typeof ExceptionOwnersSchema>;
+export type FhirSourceConfig = Static<typeof FhirSourceSchema>;
+export type FhirSettings = CarelaneConfig['fhir'];
 export type OdooConnectionSettings = Static<typeof OdooConnectionSchema>;
