@@ -187,6 +187,8 @@ export async function createRecord(env: Env, model: string, vals: Record<string,
   }
   if (model === 'product.product' || model === 'product.template') Object.assign(clean, derivedType(env, clean));
   if (model === 'stock.picking' && !clean.name) clean.name = await nextPickingName(env, clean);
+  // name defaults to ir.sequence 'stock.orderpoint' (prefix OP/) [K format].
+  if (model === 'stock.warehouse.orderpoint' && !clean.name) clean.name = `OP/${String((await env.rows(model)).size + 1).padStart(5, '0')}`;
   if (model === 'stock.location') clean.complete_name = await completeName(env, 'stock.location', 'location_id', '/', clean);
   // hr_department.py _compute_complete_name joins with ' / ' [K].
   if (model === 'hr.department') clean.complete_name = await completeName(env, 'hr.department', 'parent_id', ' / ', clean);
@@ -225,6 +227,12 @@ async function checkConstraints(env: Env, model: string, vals: Record<string, un
     const clash = (await env.search(model, [['module', '=', vals.module], ['name', '=', vals.name]])).find((row) => row.id !== selfId);
     // ir_model_data_module_name_uniq_index: the IntegrityError surfaces as a ValidationError (§1.6).
     if (clash) throw validationError(`The operation cannot be completed: duplicate key value violates unique constraint "ir_model_data_module_name_uniq_index" (${String(vals.module)}.${String(vals.name)})`);
+  }
+  if (model === 'stock.warehouse.orderpoint') {
+    const clash = (await env.search(model, [['product_id', '=', vals.product_id], ['location_id', '=', vals.location_id], ['company_id', '=', vals.company_id ?? 1]])).find((row) => row.id !== selfId);
+    // _sql_constraints product_location_check / qty_multiple_check (≤18) of stock_orderpoint.py.
+    if (clash) throw validationError('The combination of product and location must be unique.');
+    if (typeof vals.qty_multiple === 'number' && vals.qty_multiple < 0) throw validationError('Qty Multiple must be greater than or equal to zero.');
   }
   if ((model === 'stock.move' || model === 'stock.quant') && typeof vals.product_uom_qty === 'number' && vals.product_uom_qty <= 0) {
     throw validationError('The quantity of a stock move must be positive.');

@@ -13,6 +13,8 @@ export interface FieldDef {
   inverse?: string;
   selection?: readonly string[];
   default?: unknown;
+  /** a non-stored compute: answered on read (orderpoint.ts), refused in a domain, ignored on write */
+  computed?: boolean;
 }
 
 export interface ModelDef {
@@ -155,6 +157,38 @@ function costCentreModels(): ModelDef[] {
   ];
 }
 
+/**
+ * Reorder rules (reference/odoo.md §2.7; stock_orderpoint.py): min/max per product and location. qty_on_hand,
+ * qty_forecast are computed, not stored (orderpoint.ts computes them on read). qty_multiple exists up to 18 and
+ * is replaced in 19 by `replenishment_uom_id` (OpenUpgrade stock 19.0: qty_multiple DEL, replenishment_uom_id
+ * NEW). 16–17: qty_to_order is a stored compute; 18: computed, the manual value in `qty_to_order_manual` and
+ * the rule's value in `qty_to_order_computed` (§2.7 [V U stock/18.0]); 19 stores qty_to_order_computed and adds
+ * deadline_date (§2.7).
+ */
+function orderpointModel(version: SimVersion): ModelDef {
+  return {
+    name: 'stock.warehouse.orderpoint',
+    description: 'Minimum Inventory Rule',
+    fields: {
+      name: char(),
+      trigger: sel(['auto', 'manual'], 'auto'),
+      active: bool(true),
+      warehouse_id: m2o('stock.warehouse', true),
+      location_id: m2o('stock.location', true),
+      product_id: m2o('product.product', true),
+      company_id: { ...m2o('res.company', true), default: 1 },
+      product_min_qty: { type: 'float', required: true, default: 0 },
+      product_max_qty: { type: 'float', required: true, default: 0 },
+      ...(version <= 18 ? { qty_multiple: { type: 'float', required: true, default: 1 } } : { replenishment_uom_id: m2o('uom.uom'), deadline_date: { type: 'date', computed: true } }),
+      qty_on_hand: { type: 'float', computed: true },
+      qty_forecast: { type: 'float', computed: true },
+      // stored on 16–17, yet recomputed whenever moves change: the simulator answers it on read on every version
+      qty_to_order: { type: 'float', computed: true },
+      ...(version >= 18 ? { qty_to_order_manual: float(), qty_to_order_computed: { type: 'float', computed: true } } : {}),
+    },
+  };
+}
+
 export function modelsFor(version: SimVersion): Map<string, ModelDef> {
   // 16–17: detailed_type (product = storable) drives type; 18: detailed_type deleted, type loses 'product',
   // is_storable added (reference/odoo.md §2.1, OpenUpgrade stock 18.0).
@@ -175,7 +209,9 @@ export function modelsFor(version: SimVersion): Map<string, ModelDef> {
     { name: 'res.partner', description: 'Contact', fields: { name: char(true), is_company: bool(), ref: char(), supplier_rank: { type: 'integer', default: 0 }, active: bool(true) } },
     ...purchaseModels(version),
     ...costCentreModels(),
-    { name: 'uom.uom', description: 'Product Unit of Measure', fields: { name: char(true) } },
+    // 19 reworked units: no categories, a unit is `relative_factor` × `relative_uom_id` [K field names, 19.0 uom].
+    { name: 'uom.uom', description: 'Product Unit of Measure', fields: { name: char(true), ...(version >= 19 ? { relative_factor: float(1), relative_uom_id: m2o('uom.uom') } : {}) } },
+    orderpointModel(version),
     { name: 'product.template', description: 'Product', fields: { name: char(true), default_code: char(), tracking: sel(['none', 'lot', 'serial'], 'none'), ...productType } },
     {
       name: 'product.product',

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { matches, OdooDomainError, type DomainItem, type Row } from './domain.ts';
 import type { FieldDef, ModelDef, SimVersion } from './models.ts';
+import { orderpointComputed } from './orderpoint.ts';
 
 /** An exception as Odoo raises it: `name` is the Python class path the three protocols report. */
 export class OdooError extends Error {
@@ -102,7 +103,12 @@ export class Env {
 
   async search(model: string, domain: DomainItem[], options: { order?: string; offset?: number; limit?: number } = {}): Promise<Row[]> {
     const def = this.model(model);
-    for (const item of domain) if (Array.isArray(item)) this.fieldOf(def, String(item[0]));
+    for (const item of domain) {
+      if (!Array.isArray(item)) continue;
+      const field = this.fieldOf(def, String(item[0]));
+      // models.py: a non-stored field without a search method cannot be in a domain [K wording].
+      if ('computed' in field && field.computed) throw valueError(`Non-stored field ${def.name}.${String(item[0])} cannot be searched.`);
+    }
     const all = [...(await this.rows(model)).values()];
     const parents = def.parentField ? def : undefined;
     const context = {
@@ -163,7 +169,12 @@ export class Env {
     const def = this.model(model);
     const names = fields && fields.length > 0 ? fields : Object.keys(def.fields);
     const out: Record<string, unknown> = { id: row.id };
+    const computed = names.some((name) => (def.fields[name] as FieldDef | undefined)?.computed) ? await computeFields(this, model, row) : {};
     for (const name of names) {
+      if ((def.fields[name] as FieldDef | undefined)?.computed) {
+        out[name] = computed[name] ?? false;
+        continue;
+      }
       const field = this.fieldOf(def, name);
       if (name === 'id') continue;
       if (name === 'display_name') {
@@ -193,7 +204,8 @@ export class Env {
     const clean: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(vals)) {
       const field = this.fieldOf(def, name) as FieldDef;
-      if (field.type === 'one2many') continue;
+      // A compute without inverse: Odoo keeps the written value only until the next recompute.
+      if (field.type === 'one2many' || field.computed) continue;
       if (field.type === 'selection' && value !== false && value !== null && !field.selection!.includes(String(value))) {
         // fields.py Selection.convert_to_cache: ValueError "Wrong value for %s: %r" [K wording].
         throw valueError(`Wrong value for ${def.name}.${name}: '${String(value)}'`);
@@ -245,4 +257,9 @@ function sortRows(rows: Row[], order: string): void {
     }
     return 0;
   });
+}
+
+/** Values of a model's non-stored computed fields for one record. */
+async function computeFields(env: Env, model: string, row: Row): Promise<Record<string, unknown>> {
+  return model === 'stock.warehouse.orderpoint' ? orderpointComputed(env, row) : {};
 }

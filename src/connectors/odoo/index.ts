@@ -22,3 +22,5 @@ export { hasAnalyticDistribution, analyticPlanField, type AnalyticDistribution }
 export { classifyAbort } from './errors.ts';
 export { reserveTransferHandler, placePurchaseOrderHandler, receiveHandler, createVendorBillHandler, odooHandlers, type OdooClientFor } from './handlers.ts';
 export { odooConnections } from './connections.ts';
+export { OrderpointGateway, orderQuantity, type ReorderRule, type NewReorderRule, type BelowMinimumOptions } from './gateways/orderpoints.ts';
+export { orderpointMultipleField, orderpointHasManualQuantity } from './versions.ts';

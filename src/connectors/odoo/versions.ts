@@ -53,3 +53,10 @@ export type AnalyticDistribution = Record<string, number>;
 
 /** account.analytic.account's plan: `plan_id`, required since 16.0 (account.analytic.group renamed plan, §2.11). */
 export const analyticPlanField = (_version: OdooVersion): string => 'plan_id';
+
+/** stock.warehouse.orderpoint's rounding: `qty_multiple` up to 18, removed in 19 for `replenishment_uom_id`
+ * (§2.7, OpenUpgrade stock 19.0). */
+export const orderpointMultipleField = (version: OdooVersion): string => (version >= 19 ? 'replenishment_uom_id' : 'qty_multiple');
+
+/** 18+: the to-order quantity a user typed is kept in `qty_to_order_manual` (§2.7, OpenUpgrade stock 18.0). */
+export const orderpointHasManualQuantity = (version: OdooVersion): boolean => version >= 18;
