@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CarelaneError } from '../src/contracts/errors.ts';
 import type { ClaimedDelivery, HandlerContext } from '../src/engine/handlers.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { BillGateway, OdooClient, ProductGateway, PurchaseGateway, VendorGateway, createVendorBillHandler, odooHandlers, placePurchaseOrderHandler, receiveHandler, reserveTransferHandler } from '../src/connectors/odoo/index.ts';
+import { BillGateway, OdooClient, cancelTransferHandler, rescheduleTransferHandler, ProductGateway, PurchaseGateway, VendorGateway, createVendorBillHandler, odooHandlers, placePurchaseOrderHandler, receiveHandler, reserveTransferHandler } from '../src/connectors/odoo/index.ts';
 import { startOdooSimulator, type OdooSimulator } from '../simulators/odoo/index.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 
@@ -47,7 +47,7 @@ async function failure(promise: Promise<unknown>): Promise<CarelaneError> {
 
 describe('Odoo delivery handlers', () => {
   it('registers one action per gateway operation', () => {
-    expect(odooHandlers(clientFor).map((h) => h.action)).toEqual(['odoo.reserve_transfer', 'odoo.place_purchase_order', 'odoo.receive', 'odoo.create_vendor_bill']);
+    expect(odooHandlers(clientFor).map((h) => h.action)).toEqual(['odoo.reserve_transfer', 'odoo.place_purchase_order', 'odoo.receive', 'odoo.create_vendor_bill', 'odoo.reschedule_transfer', 'odoo.cancel_transfer']);
   });
 
   it('reserve_transfer: an answer lost after the last step commits is looked up as applied, not sent again', async () => {
@@ -78,6 +78,54 @@ describe('Odoo delivery handlers', () => {
     const result = await handler.run(work, context());
     expect(result?.stages?.[0]?.detail).toMatchObject({ created: false, state: 'assigned' });
     expect((await sim.records('stock.picking', ['origin'])).filter((p) => p.origin === 'demand:h:2')).toHaveLength(1);
+  });
+
+  it('reserve_transfer reports requested vs reserved per line; a partial reservation says so', async () => {
+    const [product] = await new ProductGateway(client).ensure([{ key: 'item:h:partial', defaultCode: 'H-PARTIAL', name: 'Scarce item' }]).then((m) => [...m.values()]);
+    await sim.seedQuant({ productId: product!.id, locationId: sim.seeded.stockLocationId, quantity: 3 });
+    const work = delivery('odoo.reserve_transfer', 'demand:h:partial', { pickingTypeId: sim.seeded.internalPickingTypeId, sourceLocationId: sim.seeded.stockLocationId, destinationLocationId: sim.seeded.wardLocationId, lines: [{ productId: product!.id, quantity: 5 }] });
+    const result = await reserveTransferHandler(clientFor).run(work, context());
+    expect(result?.stages?.[0]?.detail).toMatchObject({ created: true, state: 'confirmed', partial: true, lines: [{ productId: product!.id, requested: 5, reserved: 3 }] });
+    // Partially reserved is not 'applied': a rerun reserves what arrived since.
+    expect(await reserveTransferHandler(clientFor).lookup!(work, context())).toBe('not_applied');
+    await sim.seedQuant({ productId: product!.id, locationId: sim.seeded.stockLocationId, quantity: 4 });
+    const rerun = await reserveTransferHandler(clientFor).run(work, context());
+    expect(rerun?.stages?.[0]?.detail).toMatchObject({ created: false, state: 'assigned', partial: false, lines: [{ requested: 5, reserved: 5 }] });
+  });
+
+  it('reschedule_transfer writes scheduled_date (and the moves’ date); lookup compares the date; done or unknown is refused', async () => {
+    const handler = rescheduleTransferHandler(clientFor);
+    const work = delivery('odoo.reschedule_transfer', 'resched:h:1', { transferKey: 'demand:h:partial', scheduledDate: '2031-05-04T08:30:00Z' });
+    expect(await handler.lookup!(work, context())).toBe('not_applied');
+    const result = await handler.run(work, context());
+    expect(result?.stages?.[0]?.detail).toMatchObject({ scheduledDate: '2031-05-04 08:30:00', state: 'assigned' });
+    expect(await handler.lookup!(work, context())).toBe('applied');
+    const picking = (await sim.records('stock.picking', ['origin', 'scheduled_date'])).find((p) => p.origin === 'demand:h:partial')!;
+    expect(picking.scheduled_date).toBe('2031-05-04 08:30:00');
+    const moves = (await sim.records('stock.move', ['picking_id', 'date'])).filter((m) => Array.isArray(m.picking_id) && m.picking_id[0] === picking.id);
+    expect(moves.map((m) => m.date)).toEqual(['2031-05-04 08:30:00']);
+    const unknown = delivery('odoo.reschedule_transfer', 'resched:h:2', { transferKey: 'demand:h:never', scheduledDate: '2031-05-04T08:30:00Z' });
+    expect(await failure(handler.run(unknown, context()))).toMatchObject({ failureClass: 'permanent', code: 'odoo_transfer_unknown' });
+  });
+
+  it('cancel_transfer releases the reservation and cancels, idempotently; a lost answer and a missing picking look up as applied', async () => {
+    const handler = cancelTransferHandler(clientFor);
+    const work = delivery('odoo.cancel_transfer', 'cancel:h:1', { transferKey: 'demand:h:partial' });
+    expect(await handler.lookup!(work, context())).toBe('not_applied');
+    sim.addFault({ kind: 'timeout_after_commit', model: 'stock.picking', method: 'action_cancel', times: 1 });
+    expect((await failure(handler.run(work, context()))).failureClass).toBe('ambiguous');
+    expect(await handler.lookup!(work, context())).toBe('applied');
+    const again = await handler.run(work, context());
+    expect(again?.stages?.[0]?.detail).toMatchObject({ cancelled: true, missing: false });
+    const [product] = await new ProductGateway(client).findByCodes(['H-PARTIAL']);
+    const quants = (await sim.records('stock.quant', ['product_id', 'reserved_quantity'])).filter((q) => Array.isArray(q.product_id) && q.product_id[0] === product!.id);
+    expect(quants.reduce((sum, q) => sum + Number(q.reserved_quantity), 0)).toBe(0);
+    // Rescheduling a cancelled transfer is Odoo's UserError: a business failure, not retried.
+    const late = delivery('odoo.reschedule_transfer', 'resched:h:3', { transferKey: 'demand:h:partial', scheduledDate: '2032-01-01T00:00:00Z' });
+    expect((await failure(rescheduleTransferHandler(clientFor).run(late, context()))).failureClass).toBe('business');
+    const missing = delivery('odoo.cancel_transfer', 'cancel:h:2', { transferKey: 'demand:h:never' });
+    expect(await handler.lookup!(missing, context())).toBe('applied');
+    expect((await handler.run(missing, context()))?.stages?.[0]?.detail).toMatchObject({ cancelled: false, missing: true });
   });
 
   it('place_purchase_order: a lost confirmation answer is looked up as applied; one order, one receipt', async () => {

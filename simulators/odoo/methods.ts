@@ -70,6 +70,7 @@ const generic: Record<string, MethodSpec> = {
       const vals = env.checkValues(def, (a.vals as Record<string, unknown>) ?? {});
       for (const row of await env.browse(model, ids)) {
         await checkConstraints(env, model, { ...row, ...vals }, row.id);
+        if (model === 'stock.picking' && 'scheduled_date' in vals) await setScheduledDate(env, row, vals.scheduled_date);
         await env.update(model, row, vals);
         await afterPurchaseWrite(env, model, row);
       }
@@ -326,3 +327,12 @@ export async function recomputePickingState(env: Env, picking: Row): Promise<voi
 }
 
 export const nowForSeed = odooNow;
+
+/**
+ * stock_picking.py _set_scheduled_date (the inverse of scheduled_date): refused on a done or cancelled transfer,
+ * otherwise written to every move's `date` [K wording].
+ */
+async function setScheduledDate(env: Env, picking: Row, date: unknown): Promise<void> {
+  if (picking.state === 'done' || picking.state === 'cancel') throw userError('You cannot change the Scheduled Date on a done or cancelled transfer.');
+  for (const move of await movesOf(env, picking)) await env.update('stock.move', move, { date });
+}

@@ -281,6 +281,8 @@ export function modelsFor(version: SimVersion): Map<string, ModelDef> {
         state: sel(['draft', 'waiting', 'confirmed', 'partially_available', 'assigned', 'done', 'cancel'], 'draft'),
         move_line_ids: { type: 'one2many', relation: 'stock.move.line', inverse: 'move_id' },
         purchase_line_id: m2o('purchase.order.line'),
+        // the move's planned date; the picking's scheduled_date is written here by its inverse [K]
+        date: { type: 'datetime' },
         ...moveDone,
       },
     },

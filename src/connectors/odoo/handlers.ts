@@ -5,7 +5,7 @@ import { findByExternalIds } from './external-ids.ts';
 import { BillGateway, type VendorBillRequest } from './gateways/bills.ts';
 import { PurchaseGateway, type PurchaseOrderRequest } from './gateways/purchases.ts';
 import { ReceiptGateway, type ReceiptRequest } from './gateways/receipts.ts';
-import { TransferGateway, type TransferRequest } from './gateways/transfers.ts';
+import { odooDatetime, TransferGateway, type TransferRequest } from './gateways/transfers.ts';
 
 /** The Odoo connection a delivery's endpoint names (carelane.yaml); the caller caches clients per endpoint. */
 export type OdooClientFor = (endpoint: string) => Promise<OdooClient>;
@@ -27,8 +27,12 @@ export function reserveTransferHandler(clientFor: OdooClientFor): DeliveryHandle
     action: 'odoo.reserve_transfer',
     async run(delivery, context) {
       const client = await clientOf(clientFor, delivery, context);
-      const outcome = await new TransferGateway(client).reserve({ ...payloadOf<Omit<TransferRequest, 'key'>>(delivery, ['pickingTypeId', 'sourceLocationId', 'destinationLocationId', 'lines']), key: delivery.idempotencyKey });
-      return { stages: [{ stage: `odoo.reserve_transfer on ${delivery.endpoint}`, detail: outcome }] };
+      const request = { ...payloadOf<Omit<TransferRequest, 'key'>>(delivery, ['pickingTypeId', 'sourceLocationId', 'destinationLocationId', 'lines']), key: delivery.idempotencyKey };
+      const transfers = new TransferGateway(client);
+      const outcome = await transfers.reserve(request);
+      // Partial availability: Odoo reserves what there is and leaves the picking 'confirmed'; the flow decides.
+      const reservation = await transfers.reservation(outcome.pickingId, request.lines);
+      return { stages: [{ stage: `odoo.reserve_transfer on ${delivery.endpoint}`, detail: { ...outcome, ...reservation } }] };
     },
     async lookup(delivery, context) {
       const client = await clientOf(clientFor, delivery, context);
@@ -36,6 +40,62 @@ export function reserveTransferHandler(clientFor: OdooClientFor): DeliveryHandle
       if (pickingId === undefined) return 'not_applied';
       const state = await new TransferGateway(client).state(pickingId);
       return state === 'assigned' || state === 'done' ? 'applied' : 'not_applied';
+    },
+  };
+}
+
+/** Payload of `odoo.reschedule_transfer`: the reservation's idempotency key and the new date. */
+export interface RescheduleTransferPayload {
+  transferKey: string;
+  /** ISO 8601 or Odoo's 'YYYY-MM-DD HH:MM:SS' (UTC) */
+  scheduledDate: string;
+}
+
+/** Payload of `odoo.cancel_transfer`: the idempotency key the reservation was made with. */
+export interface CancelTransferPayload {
+  transferKey: string;
+}
+
+/**
+ * `odoo.reschedule_transfer`: writes scheduled_date on the picking of `transferKey` (not done, not cancelled).
+ * Applied = the picking's scheduled_date already equals the payload's date.
+ */
+export function rescheduleTransferHandler(clientFor: OdooClientFor): DeliveryHandler {
+  return {
+    action: 'odoo.reschedule_transfer',
+    async run(delivery, context) {
+      const { transferKey, scheduledDate } = payloadOf<RescheduleTransferPayload>(delivery, ['transferKey', 'scheduledDate']);
+      const outcome = await new TransferGateway(await clientOf(clientFor, delivery, context)).reschedule(transferKey, scheduledDate);
+      return { stages: [{ stage: `odoo.reschedule_transfer on ${delivery.endpoint}`, detail: outcome }] };
+    },
+    async lookup(delivery, context) {
+      const { transferKey, scheduledDate } = payloadOf<RescheduleTransferPayload>(delivery, ['transferKey', 'scheduledDate']);
+      const transfers = new TransferGateway(await clientOf(clientFor, delivery, context));
+      const pickingId = await transfers.findByKey(transferKey);
+      if (pickingId === undefined) return 'not_applied';
+      return (await transfers.schedule(pickingId)).scheduledDate === odooDatetime(scheduledDate) ? 'applied' : 'not_applied';
+    },
+  };
+}
+
+/**
+ * `odoo.cancel_transfer`: releases the reservation (do_unreserve) and cancels (action_cancel) the picking of
+ * `transferKey`. Idempotent; a key Odoo never saw is nothing to cancel. Applied = cancelled or missing.
+ */
+export function cancelTransferHandler(clientFor: OdooClientFor): DeliveryHandler {
+  return {
+    action: 'odoo.cancel_transfer',
+    async run(delivery, context) {
+      const { transferKey } = payloadOf<CancelTransferPayload>(delivery, ['transferKey']);
+      const transfers = new TransferGateway(await clientOf(clientFor, delivery, context));
+      const found = await transfers.cancel(transferKey);
+      return { stages: [{ stage: `odoo.cancel_transfer on ${delivery.endpoint}`, detail: { transferKey, cancelled: found, missing: !found } }] };
+    },
+    async lookup(delivery, context) {
+      const { transferKey } = payloadOf<CancelTransferPayload>(delivery, ['transferKey']);
+      const transfers = new TransferGateway(await clientOf(clientFor, delivery, context));
+      const pickingId = await transfers.findByKey(transferKey);
+      return pickingId === undefined || (await transfers.state(pickingId)) === 'cancel' ? 'applied' : 'not_applied';
     },
   };
 }
@@ -98,7 +158,14 @@ export function createVendorBillHandler(clientFor: OdooClientFor): DeliveryHandl
 }
 
 export function odooHandlers(clientFor: OdooClientFor): DeliveryHandler[] {
-  return [reserveTransferHandler(clientFor), placePurchaseOrderHandler(clientFor), receiveHandler(clientFor), createVendorBillHandler(clientFor)];
+  return [
+    reserveTransferHandler(clientFor),
+    placePurchaseOrderHandler(clientFor),
+    receiveHandler(clientFor),
+    createVendorBillHandler(clientFor),
+    rescheduleTransferHandler(clientFor),
+    cancelTransferHandler(clientFor),
+  ];
 }
 
 /** Payloads come from flows; a missing member is a bug in the flow, not something a retry can fix. */

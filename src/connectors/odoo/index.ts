@@ -8,7 +8,7 @@ export { RoundTripLimiter } from './limiter.ts';
 export { CARELANE_MODULE, externalIdName, findByExternalIds, createIdempotent, type IdempotentItem, type IdempotentResult } from './external-ids.ts';
 export { ProductGateway, type Product, type NewProduct, type Tracking } from './gateways/products.ts';
 export { StockGateway, type StockBalance, type StockLocation, type Lot, type NewLot } from './gateways/stock.ts';
-export { TransferGateway, type TransferRequest, type TransferLine, type TransferOutcome, type PickingState } from './gateways/transfers.ts';
+export { TransferGateway, odooDatetime, type TransferRequest, type TransferLine, type TransferOutcome, type PickingState, type ReservationDetail } from './gateways/transfers.ts';
 export { pollChanges, loadCursor, saveCursor, changedSince, type ChangeCursor, type PollOptions } from './cursors.ts';
 export { lotModel, productTypeValues, moveDoneQuantityField, purchaseLineUomField } from './versions.ts';
 export { VendorGateway, selectSeller, type Vendor, type NewVendor, type VendorPrice, type NewVendorPrice, type SellerQuery } from './gateways/vendors.ts';
@@ -20,7 +20,7 @@ export { AnalyticGateway, analyticDistribution, type AnalyticAccount, type Analy
 export type { GatewayOptions } from './gateways/options.ts';
 export { hasAnalyticDistribution, analyticPlanField, type AnalyticDistribution } from './versions.ts';
 export { classifyAbort } from './errors.ts';
-export { reserveTransferHandler, placePurchaseOrderHandler, receiveHandler, createVendorBillHandler, odooHandlers, type OdooClientFor } from './handlers.ts';
+export { reserveTransferHandler, placePurchaseOrderHandler, receiveHandler, createVendorBillHandler, rescheduleTransferHandler, cancelTransferHandler, odooHandlers, type OdooClientFor, type RescheduleTransferPayload, type CancelTransferPayload } from './handlers.ts';
 export { odooConnections } from './connections.ts';
 export { OrderpointGateway, orderQuantity, type ReorderRule, type NewReorderRule, type BelowMinimumOptions } from './gateways/orderpoints.ts';
 export { orderpointMultipleField, orderpointHasManualQuantity } from './versions.ts';

@@ -1,3 +1,4 @@
+import { permanentError } from '../../../contracts/errors.ts';
 import type { OdooClient } from '../client.ts';
 import { type GatewayOptions, signalled } from './options.ts';
 import { createIdempotent, findByExternalIds } from '../external-ids.ts';
@@ -21,6 +22,20 @@ export interface TransferRequest {
 }
 
 export type PickingState = 'draft' | 'waiting' | 'confirmed' | 'assigned' | 'done' | 'cancel';
+
+export interface ReservationDetail {
+  lines: Array<{ productId: number; requested: number; reserved: number }>;
+  /** some line reserved less than requested (Odoo: partially available, the picking stays 'confirmed') */
+  partial: boolean;
+}
+
+/** Odoo's datetime format: UTC 'YYYY-MM-DD HH:MM:SS' (reference/odoo.md §1.1); ISO strings and Dates accepted. */
+export function odooDatetime(value: string | Date): string {
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(value)) return value;
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) throw permanentError(`not a date: ${String(value)}`, { code: 'odoo_bad_payload', where: { field: 'scheduledDate' } });
+  return date.toISOString().slice(0, 19).replace('T', ' ');
+}
 
 export interface TransferOutcome {
   pickingId: number;
@@ -66,7 +81,7 @@ export class TransferGateway {
             location_id: request.sourceLocationId,
             location_dest_id: request.destinationLocationId,
             origin: request.key,
-            ...(request.scheduledDate ? { scheduled_date: request.scheduledDate } : {}),
+            ...(request.scheduledDate ? { scheduled_date: odooDatetime(request.scheduledDate) } : {}),
             // one2many command (0, 0, values) creates the moves in the same call and transaction
             move_ids: moves,
           },
@@ -87,15 +102,56 @@ export class TransferGateway {
     return { pickingId, created: isNew, state };
   }
 
-  /** Releases the reservation (`do_unreserve`) and cancels (`action_cancel`); unknown key → false. */
+  /**
+   * Releases the reservation (`do_unreserve`) and cancels (`action_cancel`); unknown key → false. Idempotent: a
+   * cancelled picking is left alone. A partially reserved picking is 'confirmed' with reserved lines, so every
+   * state that can hold a reservation is unreserved first.
+   */
   async cancel(key: string): Promise<boolean> {
-    const pickingId = (await findByExternalIds(this.client, 'stock.picking', [key])).get(key);
+    const pickingId = await this.findByKey(key);
     if (pickingId === undefined) return false;
     const state = await this.state(pickingId);
     if (state === 'cancel') return true;
-    if (state === 'assigned') await this.client.action('stock.picking', 'do_unreserve', [pickingId]);
+    if (state === 'assigned' || state === 'confirmed' || state === 'waiting') await this.client.action('stock.picking', 'do_unreserve', [pickingId]);
     await this.client.action('stock.picking', 'action_cancel', [pickingId]);
     return true;
+  }
+
+  /**
+   * Moves the transfer of `key` to a new date: `scheduled_date` on the picking, which Odoo's inverse writes to
+   * every move (stock_picking.py _set_scheduled_date). A done or cancelled transfer cannot be rescheduled (Odoo
+   * raises a UserError → business failure); an unknown key is a permanent error. Writing the same date twice is
+   * harmless, so a retry needs no lookup of its own.
+   */
+  async reschedule(key: string, scheduledDate: string | Date): Promise<{ pickingId: number; scheduledDate: string; state: PickingState }> {
+    const pickingId = await this.findByKey(key);
+    if (pickingId === undefined) throw permanentError(`no Odoo transfer for ${key}`, { code: 'odoo_transfer_unknown', where: { field: 'transferKey' } });
+    const date = odooDatetime(scheduledDate);
+    await this.client.write('stock.picking', [pickingId], { scheduled_date: date });
+    return { pickingId, scheduledDate: date, state: await this.state(pickingId) };
+  }
+
+  /** The picking's scheduled date as Odoo stores it (UTC 'YYYY-MM-DD HH:MM:SS') and its state. */
+  async schedule(pickingId: number): Promise<{ scheduledDate: string | undefined; state: PickingState }> {
+    const [row] = await this.client.read('stock.picking', [pickingId], ['scheduled_date', 'state']);
+    return { scheduledDate: typeof row?.scheduled_date === 'string' ? row.scheduled_date : undefined, state: String(row?.state) as PickingState };
+  }
+
+  /** The picking created for an idempotency key (bound by external id). */
+  async findByKey(key: string): Promise<number | undefined> {
+    return (await findByExternalIds(this.client, 'stock.picking', [key])).get(key);
+  }
+
+  /**
+   * Requested versus reserved quantity per product: what a partially available transfer could not reserve yet.
+   * One round trip (the move lines).
+   */
+  async reservation(pickingId: number, lines: TransferLine[]): Promise<ReservationDetail> {
+    const reserved = await this.reservedByProduct(pickingId);
+    const requested = new Map<number, number>();
+    for (const line of lines) requested.set(line.productId, (requested.get(line.productId) ?? 0) + line.quantity);
+    const detail = [...requested].map(([productId, quantity]) => ({ productId, requested: quantity, reserved: reserved.get(productId) ?? 0 }));
+    return { lines: detail, partial: detail.some((line) => line.reserved < line.requested) };
   }
 
   async unreserve(pickingId: number): Promise<void> {
