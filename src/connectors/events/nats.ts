@@ -119,18 +119,12 @@ export class NatsEventBus implements EventBus {
     let stopped = false;
 
     const loop = (async () => {
-      // After a failure at stream sequence N, every later event is refused (nak with the same delay, so they come
-      // back after N, in order) until N itself comes back: the handler never sees an event before an earlier one.
-      let blockedUntil: number | undefined;
+      // A failed event is retried here, in place, while the events after it wait in the consumer's buffer: the
+      // handler never sees an event before an earlier one. (Nak-ing the later events instead does not keep order:
+      // JetStream redelivers by nak deadline, and repeated failures interleave those deadlines.) The broker is
+      // told the event is still being worked on, so it is not redelivered behind our back.
       for await (const m of messages) {
         if (stopped) break;
-        if (blockedUntil !== undefined) {
-          if (m.seq !== blockedUntil) {
-            m.nak(retryDelayMs);
-            continue;
-          }
-          blockedUntil = undefined;
-        }
         let event: BusEvent;
         try {
           event = decodeEvent(m.subject, m.data, fromNatsHeaders(m.headers));
@@ -141,16 +135,17 @@ export class NatsEventBus implements EventBus {
           continue;
         }
         const received = { ...event, redelivered: m.redelivered };
-        try {
-          await this.whileWorking(m, handler(received));
-          await m.ackAck();
-        } catch (error) {
-          options.onError?.(error, received);
-          if (!stopped) {
-            m.nak(retryDelayMs);
-            blockedUntil = m.seq;
+        for (let attempt = 1; !stopped; attempt++) {
+          try {
+            await this.whileWorking(m, handler({ ...received, redelivered: received.redelivered || attempt > 1 }));
+            await m.ackAck();
+            break;
+          } catch (error) {
+            options.onError?.(error, received);
+            if (!stopped) await this.whileWorking(m, new Promise<void>((resolve) => setTimeout(resolve, retryDelayMs)));
           }
         }
+        // Stopped while this event was failing: left unacknowledged, JetStream redelivers it (and what follows) in order.
       }
     })();
 
