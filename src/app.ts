@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/index.ts';
-import type { FhirSettings } from './config/schema.ts';
+import type { CarelaneConfig, FhirSettings } from './config/schema.ts';
 import type { InboundSink } from './contracts/inbound.ts';
 import { readTlsFiles } from './config/tls.ts';
 import { buildApi } from './api/server.ts';
@@ -20,6 +20,9 @@ import { connect, type Database } from './store/database.ts';
 import { startEmbeddedPostgres, takeOverShutdownSignals, type EmbeddedServer } from './store/embedded.ts';
 import { migrate } from './store/migrate.ts';
 import { payloadValidators } from './connectors/validators.ts';
+import { fhirHandlers, fhirServers, TASK_IDENTIFIER_SYSTEM } from './connectors/fhir/index.ts';
+import { hl7SendHandler, type Hl7DestinationSettings } from './connectors/hl7v2/index.ts';
+import { readFileSync } from 'node:fs';
 
 export interface RunningCarelane {
   httpUrl: string;
@@ -93,6 +96,11 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     registry.register(webhookPostHandler(config));
     for (const handler of odooHandlers(odooConnections(config.odoo.connections, metrics.registry))) registry.register(handler);
     registry.register(x12Send850Handler(config.x12.partners));
+    // EHR write-back: FHIR status / Task (fhir.servers) and HL7 v2 over MLLP (hl7v2.destinations).
+    const fhirServerSettings = config.fhir.servers;
+    for (const handler of fhirHandlers(fhirServers(fhirServerSettings), { taskIdentifierSystem: (endpoint) => fhirServerSettings[endpoint]?.taskIdentifierSystem ?? TASK_IDENTIFIER_SYSTEM })) registry.register(handler);
+    const hl7Send = hl7SendHandler(hl7Destinations(config.hl7v2.destinations));
+    registry.register(hl7Send);
     registry.register(routeStep(registry, payloadValidators));
     for (const route of config.routes) {
       if (!registry.get(`flow.${route.flow}`)) throw new Error(`routes: flow "${route.flow}" is not installed (installed: ${flows.map((f) => f.action.slice(5)).join(', ')})`);
@@ -103,6 +111,7 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     stops.unshift(async () => {
       await ingest.flush();
       await engine.stop();
+      await hl7Send.close();
     });
 
     const scheduler = new Scheduler({ databaseUrl: database.url, pool: database.pool, node: engine.nodeId, log });
@@ -168,6 +177,25 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     await stop();
     throw error;
   }
+}
+
+/** MLLP destinations with their TLS files read now, so a missing file stops start-up naming its key. */
+function hl7Destinations(destinations: CarelaneConfig['hl7v2']['destinations']): Record<string, Hl7DestinationSettings> {
+  const read = (at: string, file: string | undefined): Buffer | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new Error(`${at}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  return Object.fromEntries(
+    Object.entries(destinations).map(([name, { tls, ...settings }]) => {
+      const at = `hl7v2.destinations.${name}.tls`;
+      const material = tls ? { ca: read(`${at}.ca`, tls.ca), cert: read(`${at}.cert`, tls.cert), key: read(`${at}.key`, tls.key), servername: tls.servername } : undefined;
+      return [name, { ...settings, ...(material ? { tls: material } : {}) }];
+    }),
+  );
 }
 
 /**

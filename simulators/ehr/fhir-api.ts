@@ -16,11 +16,13 @@ import type { ResourceStore } from './store.ts';
  * - `PUT [base]/[type]/[id]` update, version-aware with `If-Match` (412 when the version is not the current
  *   one; with `requireIfMatch`, 412 when it is missing too), update-as-create for an unknown id (201).
  * - `POST [base]/[type]` create: the server assigns the id (http.html "create": a given id is ignored).
+ *   With `If-None-Exist: <search>` it is a conditional create (http.html "Conditional create"): no match →
+ *   201; one match → 200 with the existing resource, nothing created; several → 412.
  * Errors are OperationOutcomes with the status codes http.html lists: 400 unparseable or bad parameters,
  * 404 unknown type or id, 405, 412, 422 a resource that fails validation.
  */
 
-export const SERVED_TYPES = ['Patient', 'Location', 'SupplyRequest', 'ServiceRequest', 'Appointment'] as const;
+export const SERVED_TYPES = ['Patient', 'Location', 'Organization', 'Device', 'SupplyRequest', 'ServiceRequest', 'Appointment', 'Task'] as const;
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const PAGE_TOKENS_KEPT = 200;
 
@@ -62,7 +64,7 @@ export function fhirApi(options: FhirApiOptions): (req: http.IncomingMessage, bo
 
     if (parts.length === 1) {
       if (req.method === 'GET') return search(type, url, req, snapshots, options, base);
-      if (req.method === 'POST') return create(type, body, options, base);
+      if (req.method === 'POST') return create(type, body, req, options, base);
       return methodNotAllowed('GET, POST');
     }
     if (parts.length === 2) {
@@ -132,9 +134,24 @@ function pageBundle(token: string, snapshot: Snapshot, offset: number, count: nu
 
 const pageUrl = (base: string, token: string, offset: number, count: number): string => `${base}?_getpages=${token}&_getpagesoffset=${offset}&_count=${count}`;
 
-function create(type: string, body: string, options: FhirApiOptions, base: string): Reply {
+function create(type: string, body: string, req: http.IncomingMessage, options: FhirApiOptions, base: string): Reply {
   const parsed = parseResource(body, type);
   if ('status' in parsed) return parsed;
+  const condition = req.headers['if-none-exist'];
+  if (typeof condition === 'string' && condition.trim()) {
+    let request;
+    try {
+      request = parseSearch(new URLSearchParams(condition.replace(/^[^?]*\?/, '')));
+    } catch (error) {
+      if (error instanceof SearchParameterError) return outcome(400, 'invalid', `If-None-Exist: ${error.message}`, { expression: error.parameter });
+      throw error;
+    }
+    // An unknown parameter would match everything: refuse it rather than return an unrelated resource.
+    if (request.ignored.length > 0) return outcome(400, 'not-supported', `If-None-Exist: unknown search parameters: ${request.ignored.join(', ')}`);
+    const matches = runSearch(options.store.all(type), request);
+    if (matches.length > 1) return outcome(412, 'duplicate', `If-None-Exist matched ${matches.length} ${type} resources; the criteria are not selective enough`);
+    if (matches.length === 1) return { status: 200, body: matches[0], headers: versionHeaders(matches[0]!, base) };
+  }
   const { id: _ignored, ...resource } = parsed.resource;
   const { resource: stored } = options.store.put(resource as Resource);
   return { status: 201, body: stored, headers: { ...versionHeaders(stored, base), location: `${base}/${type}/${stored.id}/_history/${stored.meta!.versionId}` } };
@@ -222,12 +239,14 @@ function capabilityStatement(options: FhirApiOptions) {
           versioning: 'versioned-update',
           readHistory: true,
           updateCreate: true,
+          conditionalCreate: true,
           conditionalUpdate: false,
           interaction: ['read', 'vread', 'search-type', 'update', 'create'].map((code) => ({ code })),
           searchParam: [
             { name: '_id', type: 'token' },
             { name: '_lastUpdated', type: 'date' },
             { name: 'status', type: 'token' },
+            { name: 'identifier', type: 'token' },
           ],
         })),
       },

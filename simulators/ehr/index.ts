@@ -5,3 +5,4 @@ export { defaultScenario, patientIdentifiers, SIMULATED_MRN_SYSTEM, type EhrScen
 export { siuMessage, ormMessage, hl7Timestamp, type ScheduleTrigger, type Hl7Exchange } from './hl7-sender.ts';
 export { TOPIC, type SubscriptionSettings, type SentNotification, type PayloadContent } from './subscriptions.ts';
 export { SERVED_TYPES } from './fhir-api.ts';
+export { startHl7Receiver, type Hl7Receiver, type Hl7ReceiverFault, type ReceivedHl7 } from './hl7-receiver.ts';

@@ -3,7 +3,8 @@ import type { Resource } from '@medplum/fhirtypes';
 /**
  * The search parameters the simulated EHR understands (FHIR R4 search.html), enough for what Carelane asks:
  * `_id`, `status` (token, comma = OR), `_lastUpdated` (date with prefixes eq/ne/gt/ge/lt/le, repeated = AND),
- * `_sort` (`_lastUpdated` or `-_lastUpdated`) and `_count`. Paging parameters are the server's own.
+ * `_sort` (`_lastUpdated` or `-_lastUpdated`), `_count`, and `identifier` (token: `system|value`, `value`
+ * or `|value` for no system; comma = OR). Paging parameters are the server's own.
  */
 
 export class SearchParameterError extends Error {
@@ -34,6 +35,7 @@ export function parseSearch(query: URLSearchParams): SearchRequest {
     if (name === '_lastUpdated') request.filters.push(lastUpdatedFilter(value));
     else if (name === '_id') request.filters.push((r) => value.split(',').includes(r.id ?? ''));
     else if (name === 'status') request.filters.push((r) => value.split(',').includes(String((r as { status?: unknown }).status)));
+    else if (name === 'identifier') request.filters.push(identifierFilter(value));
     else if (!PAGING.has(name)) {
       request.ignored.push(name);
       continue;
@@ -61,6 +63,18 @@ export function runSearch(resources: Resource[], request: SearchRequest): Resour
   const time = (r: Resource) => Date.parse(r.meta?.lastUpdated ?? '');
   matches.sort((a, b) => (request.sort === 'asc' ? time(a) - time(b) : time(b) - time(a)));
   return matches;
+}
+
+/** search.html "token": `system|code` matches both, `code` any system, `|code` identifiers without a system. */
+function identifierFilter(raw: string): (resource: Resource) => boolean {
+  const tokens = raw.split(',').map((one) => {
+    const bar = one.indexOf('|');
+    return bar === -1 ? { system: undefined, value: one } : { system: one.slice(0, bar), value: one.slice(bar + 1) };
+  });
+  return (resource) => {
+    const identifiers = (resource as { identifier?: Array<{ system?: string; value?: string }> }).identifier ?? [];
+    return identifiers.some((id) => tokens.some((t) => id.value === t.value && (t.system === undefined || (t.system === '' ? !id.system : id.system === t.system))));
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Value } from 'typebox/value';
-import { ConfigSchema, EndpointSchema, ExceptionOwnersSchema, JobSchema, LaneSchema, OdooConnectionSchema, OidcSchema, OwnersSchema, ServerTlsSchema, TlsFilesSchema, type CarelaneConfig } from './schema.ts';
+import { ConfigSchema, EndpointSchema, ExceptionOwnersSchema, FhirServerSchema, Hl7DestinationSchema, JobSchema, LaneSchema, OdooConnectionSchema, OidcSchema, OwnersSchema, ServerTlsSchema, TlsFilesSchema, type CarelaneConfig } from './schema.ts';
 import { DEFAULT_EXCEPTION_OWNERS } from './owner-defaults.ts';
 import type { TSchema } from 'typebox';
 
@@ -67,6 +67,8 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
   fillRecordDefaults(withDefaults, ['endpoints'], EndpointSchema);
   fillRecordDefaults(withDefaults, ['scheduler', 'jobs'], JobSchema);
   fillRecordDefaults(withDefaults, ['odoo', 'connections'], OdooConnectionSchema);
+  fillRecordDefaults(withDefaults, ['fhir', 'servers'], FhirServerSchema);
+  fillRecordDefaults(withDefaults, ['hl7v2', 'destinations'], Hl7DestinationSchema);
   fillDefaults(withDefaults, ['auth', 'oidc'], OidcSchema);
   fillDefaults(withDefaults, ['server', 'tls'], ServerTlsSchema);
   fillDefaults(withDefaults, ['mllp', 'tls'], TlsFilesSchema);
@@ -132,6 +134,11 @@ function resolveTlsPaths(config: Record<string, unknown>, baseDir: string): void
     const tls = (config[section] as { tls?: Record<string, unknown> } | undefined)?.tls;
     if (!tls) continue;
     for (const key of ['cert', 'key', 'ca']) if (typeof tls[key] === 'string') tls[key] = path.resolve(baseDir, tls[key]);
+  }
+  const destinations = (config.hl7v2 as { destinations?: Record<string, { tls?: Record<string, unknown> }> } | undefined)?.destinations ?? {};
+  for (const destination of Object.values(destinations)) {
+    const tls = destination?.tls;
+    if (tls) for (const key of ['cert', 'key', 'ca']) if (typeof tls[key] === 'string') tls[key] = path.resolve(baseDir, tls[key]);
   }
 }
 

@@ -184,6 +184,63 @@ export const FhirSourceSchema = Type.Object(
   Strict,
 );
 
+// A FHIR server Carelane writes status back to (src/connectors/fhir/servers.ts); credentials only as secret references.
+export const FhirServerSchema = Type.Object(
+  {
+    url: Type.String({ minLength: 1, description: "the EHR's FHIR service base URL, e.g. https://ehr.example.org/fhir/R4" }),
+    auth: Type.Optional(
+      Type.Union([
+        Type.Object({ type: Type.Literal('bearer'), token: Type.String({ minLength: 1, description: 'a static bearer token, as ${env:NAME} or ${file:PATH}' }) }, Strict),
+        Type.Object(
+          {
+            type: Type.Literal('smart'),
+            tokenUrl: Type.String({ minLength: 1, description: "the EHR's token endpoint (.well-known/smart-configuration token_endpoint)" }),
+            clientId: Type.String({ minLength: 1 }),
+            keyId: Type.String({ minLength: 1, description: 'kid of the public key registered with the EHR' }),
+            privateKey: Type.String({ minLength: 1, description: 'PKCS#8 PEM private key, as ${file:PATH}' }),
+            scope: Type.String({ minLength: 1, description: 'e.g. system/SupplyRequest.write system/Task.write' }),
+            algorithm: Type.Optional(Type.Enum(['RS384', 'ES384'], { description: 'default RS384' })),
+            jwksUrl: Type.Optional(Type.String({ minLength: 1, description: 'sent as jku when the key was registered by JWKS URL' })),
+          },
+          Strict,
+        ),
+      ]),
+    ),
+    timeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
+    taskIdentifierSystem: Type.Optional(Type.String({ minLength: 1, description: 'Task.identifier.system of the Tasks Carelane creates; default urn:carelane:task-key' })),
+  },
+  Strict,
+);
+
+// An MLLP destination Carelane sends HL7 v2 to (src/connectors/hl7v2/send-handler.ts).
+export const Hl7DestinationSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    sendingApplication: Type.String({ default: 'CARELANE', description: 'MSH-3' }),
+    sendingFacility: Type.String({ default: '', description: 'MSH-4' }),
+    receivingApplication: Type.String({ default: '', description: 'MSH-5' }),
+    receivingFacility: Type.String({ default: '', description: 'MSH-6' }),
+    version: Type.String({ pattern: '^2\\.[3-8](\\.\\d)?$', default: '2.5.1', description: 'MSH-12' }),
+    processingId: Type.Enum(['P', 'D', 'T'], { default: 'P', description: 'MSH-11' }),
+    acknowledgment: Type.Enum(['original', 'enhanced'], { default: 'original', description: 'enhanced: MSH-15 AL, MSH-16 NE, CA/CE/CR answers' }),
+    responseTimeoutMs: Type.Integer({ minimum: 100, default: 30_000, description: 'no ACK within this time = ambiguous' }),
+    connectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          ca: Type.Optional(Type.String({ minLength: 1, description: "PEM file of the CAs the receiver's certificate must chain to" })),
+          cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate file (mutual TLS)' })),
+          key: Type.Optional(Type.String({ minLength: 1, description: 'PEM client private key file (mutual TLS)' })),
+          servername: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        Strict,
+      ),
+    ),
+  },
+  Strict,
+);
+
 export const ConfigSchema = Type.Object(
   {
     profile: Type.Enum(['demo', 'production'], { default: 'production' }),
@@ -328,6 +385,19 @@ export const ConfigSchema = Type.Object(
           { ...Strict, default: {} },
         ),
         sources: Type.Array(FhirSourceSchema, { default: [], description: 'EHRs that post REST-hook notifications or resources' }),
+        servers: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_.-]*$' }), FhirServerSchema, {
+          default: {},
+          description: 'FHIR servers by name: a fhir.update_status / fhir.create_task delivery whose endpoint is this name writes to it',
+        }),
+      },
+      { ...Strict, default: {} },
+    ),
+    hl7v2: Type.Object(
+      {
+        destinations: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_.-]*$' }), Hl7DestinationSchema, {
+          default: {},
+          description: 'MLLP destinations by name: an hl7v2.send delivery whose endpoint is this name goes there',
+        }),
       },
       { ...Strict, default: {} },
     ),
@@ -358,3 +428,5 @@ export type ExceptionOwnersConfig = Static<typeof ExceptionOwnersSchema>;
 export type FhirSourceConfig = Static<typeof FhirSourceSchema>;
 export type FhirSettings = CarelaneConfig['fhir'];
 export type OdooConnectionSettings = Static<typeof OdooConnectionSchema>;
+export type FhirServerConfig = Static<typeof FhirServerSchema>;
+export type Hl7DestinationConfig = Static<typeof Hl7DestinationSchema>;

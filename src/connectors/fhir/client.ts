@@ -23,6 +23,14 @@ export interface FhirClientOptions {
 
 export type SearchParams = Record<string, string | number | ReadonlyArray<string | number>> | URLSearchParams;
 
+export interface CreateResult<T extends Resource> {
+  /** the stored resource: the new one (201), or the one that already matched If-None-Exist (200) */
+  resource: T;
+  /** false when a conditional create found its match and created nothing (http.html "conditional create") */
+  created: boolean;
+  versionId: string | undefined;
+}
+
 export interface UpdateResult<T extends Resource> {
   /** the stored resource when the server returned it (Prefer: return=representation), else what we sent */
   resource: T;
@@ -137,6 +145,33 @@ export class FhirClient {
     return { resource: stored, versionId: stored.meta?.versionId ?? versionFromETag(response.headers.get('etag')) };
   }
 
+  /**
+   * `POST [base]/[type]` (http.html "create"). With `ifNoneExist` it is a conditional create (http.html
+   * "Conditional create"): the server searches with those parameters first; no match → 201 and the new
+   * resource; one match → 200 and nothing created; several → 412 (the criteria were not selective enough,
+   * a FhirVersionConflictError the caller should treat as permanent). A 200 without a body (servers may
+   * answer return=minimal) is completed by searching with the same parameters.
+   */
+  async create<T extends Resource>(resource: T, options: { ifNoneExist?: SearchParams; signal?: AbortSignal } = {}): Promise<CreateResult<T>> {
+    const type = resource.resourceType;
+    const headers: Record<string, string> = { 'content-type': FHIR_JSON, prefer: 'return=representation' };
+    const condition = options.ifNoneExist === undefined ? undefined : new URLSearchParams([...entries(options.ifNoneExist)]);
+    if (condition) headers['if-none-exist'] = condition.toString();
+    const response = await this.request('POST', this.typeUrl(type), `create ${type}`, { body: JSON.stringify(resource), headers, signal: options.signal });
+    const created = response.status === 201;
+    const text = await response.text();
+    let stored = text.trim() ? (JSON.parse(text) as T) : undefined;
+    if (stored?.resourceType !== type) stored = undefined;
+    if (!stored && !created && condition) {
+      for await (const match of this.search<T>(type, condition, options.signal)) {
+        stored = match;
+        break;
+      }
+    }
+    stored ??= { ...resource, id: idFromLocation(response.headers.get('location'), type) ?? resource.id } as T;
+    return { resource: stored, created, versionId: stored.meta?.versionId ?? versionFromETag(response.headers.get('etag')) };
+  }
+
   private resourceUrl(type: string, id: string): URL {
     if (!ID.test(id)) throw permanentError(`${JSON.stringify(id)} is not a FHIR id`, { code: 'fhir_bad_id', where: { field: `${type}.id` } });
     return new URL(`${encodeURIComponent(id)}`, `${this.typeUrl(type).href}/`);
@@ -161,7 +196,7 @@ export class FhirClient {
     return url;
   }
 
-  private async request(method: 'GET' | 'PUT', url: URL, what: string, init: { body?: string; headers?: Record<string, string>; signal?: AbortSignal | undefined }): Promise<Response> {
+  private async request(method: 'GET' | 'PUT' | 'POST', url: URL, what: string, init: { body?: string; headers?: Record<string, string>; signal?: AbortSignal | undefined }): Promise<Response> {
     let response = await this.send(method, url, what, init);
     if (response.status === 401 && this.auth) {
       // The token may have been revoked or expired early: one new token, one more try (401 means not processed).
@@ -174,7 +209,7 @@ export class FhirClient {
     throw fhirResponseError(response.status, text, response.headers.get('retry-after'), what);
   }
 
-  private async send(method: 'GET' | 'PUT', url: URL, what: string, init: { body?: string; headers?: Record<string, string>; signal?: AbortSignal | undefined }): Promise<Response> {
+  private async send(method: 'GET' | 'PUT' | 'POST', url: URL, what: string, init: { body?: string; headers?: Record<string, string>; signal?: AbortSignal | undefined }): Promise<Response> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     const headers: Record<string, string> = { accept: ACCEPT, ...init.headers };
@@ -211,6 +246,12 @@ function* entries(params: SearchParams | undefined): Generator<[string, string]>
 function isConnectFailure(error: unknown): boolean {
   const code = (error as { cause?: { code?: string } }).cause?.code;
   return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
+/** `[base]/Task/123/_history/1` → `123` (http.html: Location of a create names the new resource's version). */
+function idFromLocation(location: string | null, type: string): string | undefined {
+  const match = location?.match(new RegExp(`(?:^|/)${type}/([A-Za-z0-9\\-.]{1,64})(?:/_history/|$)`));
+  return match?.[1];
 }
 
 /** `W/"3"` → `3` (http.html: the ETag carries the versionId as a weak tag). */

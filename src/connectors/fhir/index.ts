@@ -4,7 +4,12 @@ export { validateResource, assertValidResource, validationError } from './valida
 export { loadR4Definitions, defaultR4Definitions, DEFAULT_R4_DIRECTORY } from './r4-definitions.ts';
 export { mapFhirDemand, DEMAND_RESOURCE_TYPES, isDemandResource } from './map-demand.ts';
 export { parseSubscriptionNotification, missedEventNumbers } from './subscription-notification.ts';
-export { FhirClient, versionFromETag, type FhirClientOptions, type SearchParams, type UpdateResult } from './client.ts';
+export { FhirClient, versionFromETag, type FhirClientOptions, type SearchParams, type UpdateResult, type CreateResult } from './client.ts';
 export { staticBearerToken, smartBackendServices, type FhirAuth, type SmartBackendServicesOptions } from './auth.ts';
 export { FhirRequestError, FhirVersionConflictError, fhirResponseError, readOperationOutcome, operationOutcome, type FhirIssue } from './operation-outcome.ts';
 export { fhirRequestListener, startFhirListener, type FhirListener, type FhirListenerOptions, type FhirSharedSecret } from './listener.ts';
+export {
+  fhirHandlers, updateStatusHandler, createTaskHandler, FHIR_STATUS_VALUES, TASK_IDENTIFIER_SYSTEM, BUSINESS_STATUS_SYSTEM,
+  type FhirClientFor, type FhirStatusUpdate, type FhirTaskRequest, type FhirTaskStatus, type FhirHandlerOptions,
+} from './handlers.ts';
+export { fhirServers, fhirAuthFor, type FhirServerSettings } from './servers.ts';

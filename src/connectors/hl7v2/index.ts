@@ -8,3 +8,5 @@ export { validateHl7Payload } from './validate-payload.ts';
 export type { InboundSink } from '../../contracts/inbound.ts';
 export { Hl7Message, decodeEscapes, hl7DateTimeToIso } from './hl7-message.ts';
 export { mapHl7Demand, SUPPORTED_HL7_DEMAND_TYPES } from './map-demand.ts';
+export { hl7SendHandler, judgeAck, type Hl7SendHandler, type Hl7SendPayload, type Hl7DestinationSettings } from './send-handler.ts';
+export { orderStatusMessage, controlIdFor, outboundHeader, HL7_ORDER_STATUS_CODES, type Hl7OrderStatusUpdate, type Hl7OrderStatusCode, type Hl7SenderIdentity } from './order-status.ts';

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { ambiguousError, permanentError, transientError, type CarelaneError } from '../../contracts/errors.ts';
 import { MllpDecoder, frame } from './mllp-framing.ts';
 
@@ -16,6 +17,8 @@ export interface MllpClientOptions {
   maxResponseBytes?: number;
   /** how response bytes are decoded (default UTF-8; 'latin1' for 8859/1 peers) */
   encoding?: 'utf8' | 'latin1';
+  /** MLLP inside TLS: the CAs the peer's certificate must chain to, and our client certificate for mutual TLS */
+  tls?: { ca?: Buffer | string | undefined; cert?: Buffer | string | undefined; key?: Buffer | string | undefined; servername?: string | undefined } | undefined;
 }
 
 interface Waiter {
@@ -25,7 +28,7 @@ interface Waiter {
 
 export class MllpClient {
   private readonly socket: net.Socket;
-  private readonly options: Required<MllpClientOptions>;
+  private readonly options: Required<Omit<MllpClientOptions, 'tls'>>;
   private readonly decoder: MllpDecoder;
   private readonly waiters: Waiter[] = [];
   /** responses that arrived before anyone asked for them */
@@ -33,7 +36,7 @@ export class MllpClient {
   private failure: CarelaneError | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  private constructor(socket: net.Socket, options: Required<MllpClientOptions>) {
+  private constructor(socket: net.Socket, options: Required<Omit<MllpClientOptions, 'tls'>>) {
     this.socket = socket;
     this.options = options;
     this.decoder = new MllpDecoder({ maxMessageBytes: options.maxResponseBytes });
@@ -52,14 +55,17 @@ export class MllpClient {
   }
 
   static connect(host: string, port: number, options: MllpClientOptions = {}): Promise<MllpClient> {
-    const settings: Required<MllpClientOptions> = {
+    const settings: Required<Omit<MllpClientOptions, 'tls'>> = {
       responseTimeoutMs: options.responseTimeoutMs ?? 30_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       maxResponseBytes: options.maxResponseBytes ?? 10 * 1024 * 1024,
       encoding: options.encoding ?? 'utf8',
     };
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port, noDelay: true });
+      const secure = options.tls;
+      const socket: net.Socket = secure
+        ? tls.connect({ host, port, ca: secure.ca, cert: secure.cert, key: secure.key, minVersion: 'TLSv1.2', ...(secure.servername ?? (net.isIP(host) ? undefined : host) ? { servername: secure.servername ?? host } : {}) }).setNoDelay(true)
+        : net.connect({ host, port, noDelay: true });
       // Nothing was sent yet: a failure to connect is safe to retry.
       const timer = setTimeout(() => {
         socket.destroy();
@@ -69,12 +75,17 @@ export class MllpClient {
         clearTimeout(timer);
         reject(transientError(`MLLP connect to ${host}:${port} failed: ${error.message}`, { code: 'mllp_connect_failed', peerUnavailable: true, cause: error }));
       });
-      socket.once('connect', () => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         resolve(new MllpClient(socket, settings));
       });
     });
+  }
+
+  /** false once the connection failed or was closed: nothing more can be sent on it */
+  get isOpen(): boolean {
+    return this.failure === undefined && !this.socket.destroyed;
   }
 
   /** Frames and writes one message and resolves with its response (the next framed block from the peer). */
