@@ -111,6 +111,29 @@ describe.each(combos)('vendor bills and cost centres on Odoo $version over $tran
     expect(retried.purchaseLines[0]!.invoicedQuantity).toBe(6);
   });
 
+  it('records a credit note (in_refund) once against the bill it reverses; qty_invoiced goes down; a lost create is adopted', async () => {
+    const sim = simulators.get(version)!;
+    const client = await connect(sim, transport, 400);
+    const { vendorId, glove, gloveLine } = await receivedOrder(client, 'refund');
+    const bills = new BillGateway(client);
+    const bill = await bills.record({ key: `bill:${prefix}:torefund`, vendorId, vendorInvoiceNumber: `INV-${prefix}-RF`, invoiceDate: '2025-06-01', lines: [{ purchaseLineId: gloveLine, productId: glove, quantity: 6, priceUnit: 2 }] });
+    expect(bill.purchaseLines[0]!.invoicedQuantity).toBe(6);
+    const request = { key: `refund:${prefix}:1`, vendorId, vendorCreditNoteNumber: `CN-${prefix}-1`, invoiceDate: '2025-06-10', reversedBillId: bill.billId, lines: [{ purchaseLineId: gloveLine, productId: glove, quantity: 2, priceUnit: 2 }] };
+    sim.addFault({ kind: 'timeout_after_commit', model: 'account.move', method: 'create', times: 1 });
+    await expect(bills.recordCreditNote(request)).rejects.toMatchObject({ failureClass: 'ambiguous' });
+    const note = await bills.recordCreditNote(request);
+    expect(note).toMatchObject({ created: false, moveType: 'in_refund', state: 'posted', reversedBillId: bill.billId, vendorInvoiceNumber: `CN-${prefix}-1`, amountTotal: 4 });
+    expect(note.name).toMatch(/^RBILL\/2025\/\d{5}$/);
+    // Purchase subtracts refund lines from the PO line's billed quantity: 6 billed − 2 credited.
+    expect(note.purchaseLines[0]!.invoicedQuantity).toBe(4);
+    const replay = await bills.recordCreditNote(request);
+    expect(replay).toMatchObject({ billId: note.billId, created: false, name: note.name });
+    const stored = (await sim.records('account.move', ['move_type', 'ref'])).filter((m) => m.ref === request.vendorCreditNoteNumber);
+    expect(stored).toEqual([{ id: note.billId, move_type: 'in_refund', ref: request.vendorCreditNoteNumber }]);
+    // A bill with the same number as a credit note is another document (the lookup is per move_type).
+    expect(await bills.findByKey(request.key)).toBe(note.billId);
+  });
+
   it('refuses to post a bill without a date (UserError → business failure)', async () => {
     const client = await connect(simulators.get(version)!, transport);
     const { vendorId, mask, maskLine } = await receivedOrder(client, 'nodate');

@@ -47,7 +47,7 @@ async function failure(promise: Promise<unknown>): Promise<CarelaneError> {
 
 describe('Odoo delivery handlers', () => {
   it('registers one action per gateway operation', () => {
-    expect(odooHandlers(clientFor).map((h) => h.action)).toEqual(['odoo.reserve_transfer', 'odoo.place_purchase_order', 'odoo.receive', 'odoo.create_vendor_bill', 'odoo.reschedule_transfer', 'odoo.cancel_transfer']);
+    expect(odooHandlers(clientFor).map((h) => h.action)).toEqual(['odoo.reserve_transfer', 'odoo.place_purchase_order', 'odoo.receive', 'odoo.create_vendor_bill', 'odoo.reschedule_transfer', 'odoo.cancel_transfer', 'odoo.create_vendor_credit_note']);
   });
 
   it('reserve_transfer: an answer lost after the last step commits is looked up as applied, not sent again', async () => {

@@ -112,6 +112,8 @@ function purchaseModels(version: SimVersion): ModelDef[] {
         invoice_date: { type: 'date' },
         state: sel(['draft', 'posted', 'cancel'], 'draft'),
         invoice_origin: char(),
+        // the entry a credit note reverses (account_move.py; set by the reversal wizard or directly) [K]
+        reversed_entry_id: m2o('account.move'),
         invoice_line_ids: { type: 'one2many', relation: 'account.move.line', inverse: 'move_id' },
         amount_total: float(),
         payment_state: sel(['not_paid', 'in_payment', 'paid', 'partial', 'reversed', 'invoicing_legacy'], 'not_paid'),

@@ -54,7 +54,8 @@ export const purchaseMethods: Record<string, Record<string, MethodSpec>> = {
     action_post: action(async (env, moves) => {
       for (const move of moves) {
         if (move.state !== 'draft') throw userError('Only draft journal entries can be posted.');
-        if (move.move_type === 'in_invoice' && !move.invoice_date) throw userError('The Bill/Refund date is required to validate this document.');
+        // is_purchase_document(): bills and refunds alike need their date [K wording].
+        if ((move.move_type === 'in_invoice' || move.move_type === 'in_refund') && !move.invoice_date) throw userError('The Bill/Refund date is required to validate this document.');
         if ((await billLinesOf(env, move)).length === 0) throw userError('You need to add a line before posting.');
         await env.update('account.move', move, { state: 'posted', name: await nextBillName(env, move) });
       }

@@ -2,7 +2,7 @@ import { permanentError } from '../../contracts/errors.ts';
 import type { ClaimedDelivery, DeliveryHandler, HandlerContext } from '../../engine/handlers.ts';
 import type { OdooClient } from './client.ts';
 import { findByExternalIds } from './external-ids.ts';
-import { BillGateway, type VendorBillRequest } from './gateways/bills.ts';
+import { BillGateway, type VendorBillRequest, type VendorCreditNoteRequest } from './gateways/bills.ts';
 import { PurchaseGateway, type PurchaseOrderRequest } from './gateways/purchases.ts';
 import { ReceiptGateway, type ReceiptRequest } from './gateways/receipts.ts';
 import { odooDatetime, TransferGateway, type TransferRequest } from './gateways/transfers.ts';
@@ -157,6 +157,25 @@ export function createVendorBillHandler(clientFor: OdooClientFor): DeliveryHandl
   };
 }
 
+/** `odoo.create_vendor_credit_note`: payload = VendorCreditNoteRequest without `key`. Applied = bound and posted. */
+export function createVendorCreditNoteHandler(clientFor: OdooClientFor): DeliveryHandler {
+  const required = ['vendorId', 'vendorCreditNoteNumber', 'invoiceDate', 'lines'] as const;
+  return {
+    action: 'odoo.create_vendor_credit_note',
+    async run(delivery, context) {
+      const client = await clientOf(clientFor, delivery, context);
+      const note = await new BillGateway(client).recordCreditNote({ ...payloadOf<Omit<VendorCreditNoteRequest, 'key'>>(delivery, required), key: delivery.idempotencyKey });
+      return { stages: [{ stage: `odoo.create_vendor_credit_note on ${delivery.endpoint}`, detail: { billId: note.billId, name: note.name, state: note.state, created: note.created, amountTotal: note.amountTotal, reversedBillId: note.reversedBillId } }] };
+    },
+    async lookup(delivery, context) {
+      const bills = new BillGateway(await clientOf(clientFor, delivery, context));
+      const billId = await bills.findByKey(delivery.idempotencyKey);
+      if (billId === undefined) return 'not_applied';
+      return BillGateway.isPosted(await bills.state(billId)) ? 'applied' : 'not_applied';
+    },
+  };
+}
+
 export function odooHandlers(clientFor: OdooClientFor): DeliveryHandler[] {
   return [
     reserveTransferHandler(clientFor),
@@ -165,6 +184,7 @@ export function odooHandlers(clientFor: OdooClientFor): DeliveryHandler[] {
     createVendorBillHandler(clientFor),
     rescheduleTransferHandler(clientFor),
     cancelTransferHandler(clientFor),
+    createVendorCreditNoteHandler(clientFor),
   ];
 }
 

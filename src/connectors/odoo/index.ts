@@ -15,12 +15,12 @@ export { VendorGateway, selectSeller, type Vendor, type NewVendor, type VendorPr
 export { PurchaseGateway, type PurchaseLine, type PurchaseOrderRequest, type PurchaseOrderStatus, type PurchaseOutcome, type PurchaseState, type ReceiptStatus } from './gateways/purchases.ts';
 export { ReceiptGateway, type ReceivedLine, type ReceiptRequest, type ReceiptOutcome } from './gateways/receipts.ts';
 export { supplierInfoPartnerField, hasReceiptStatus, moveLineDoneValues } from './versions.ts';
-export { BillGateway, type BillLine, type BillOutcome, type BillState, type BilledLine, type PurchaseLineMatch, type VendorBill, type VendorBillRequest } from './gateways/bills.ts';
+export { BillGateway, type BillLine, type BillOutcome, type BillState, type BilledLine, type PurchaseLineMatch, type VendorBill, type VendorBillRequest, type VendorCreditNoteRequest, type MoveType } from './gateways/bills.ts';
 export { AnalyticGateway, analyticDistribution, type AnalyticAccount, type AnalyticPlan, type AnalyticShare, type Department } from './gateways/analytic.ts';
 export type { GatewayOptions } from './gateways/options.ts';
 export { hasAnalyticDistribution, analyticPlanField, type AnalyticDistribution } from './versions.ts';
 export { classifyAbort } from './errors.ts';
-export { reserveTransferHandler, placePurchaseOrderHandler, receiveHandler, createVendorBillHandler, rescheduleTransferHandler, cancelTransferHandler, odooHandlers, type OdooClientFor, type RescheduleTransferPayload, type CancelTransferPayload } from './handlers.ts';
+export { reserveTransferHandler, placePurchaseOrderHandler, receiveHandler, createVendorBillHandler, rescheduleTransferHandler, cancelTransferHandler, createVendorCreditNoteHandler, odooHandlers, type OdooClientFor, type RescheduleTransferPayload, type CancelTransferPayload } from './handlers.ts';
 export { odooConnections } from './connections.ts';
 export { OrderpointGateway, orderQuantity, type ReorderRule, type NewReorderRule, type BelowMinimumOptions } from './gateways/orderpoints.ts';
 export { orderpointMultipleField, orderpointHasManualQuantity } from './versions.ts';

@@ -28,6 +28,28 @@ export interface VendorBillRequest {
   origin?: string;
 }
 
+/**
+ * A vendor credit note (refund): account.move with move_type 'in_refund' (§2.10), lines on the PO lines they
+ * credit (quantities positive: Odoo's purchase module subtracts refund lines from qty_invoiced [K]). The fields
+ * are the same on 16–19; what changed is only the UI reversal wizard (account.move.reversal's refund_method ≤16,
+ * separate buttons from 17 [K]), which Carelane does not use: it creates the refund directly, like a bill.
+ */
+export interface VendorCreditNoteRequest {
+  /** idempotency key → external id carelane.<key> */
+  key: string;
+  vendorId: number;
+  /** the vendor's credit note number: `ref`, also the lookup for a create whose answer was lost */
+  vendorCreditNoteNumber: string;
+  /** 'YYYY-MM-DD'; Odoo requires it to post ("The Bill/Refund date is required") */
+  invoiceDate: string;
+  lines: BillLine[];
+  /** the posted bill this credit note reverses (reversed_entry_id), when known */
+  reversedBillId?: number;
+  origin?: string;
+}
+
+export type MoveType = 'in_invoice' | 'in_refund';
+
 export type BillState = 'draft' | 'posted' | 'cancel';
 
 export interface BilledLine {
@@ -53,6 +75,10 @@ export interface PurchaseLineMatch {
 
 export interface VendorBill {
   billId: number;
+  /** in_invoice (bill) or in_refund (credit note) */
+  moveType: MoveType;
+  /** the bill a credit note reverses (reversed_entry_id) */
+  reversedBillId: number | undefined;
   /** '/' until posted, then the journal sequence (e.g. BILL/2025/00001) */
   name: string;
   state: BillState;
@@ -68,7 +94,7 @@ export interface BillOutcome extends VendorBill {
   created: boolean;
 }
 
-const BILL_FIELDS = ['name', 'state', 'move_type', 'partner_id', 'ref', 'invoice_date', 'amount_total', 'invoice_line_ids'];
+const BILL_FIELDS = ['name', 'state', 'move_type', 'reversed_entry_id', 'partner_id', 'ref', 'invoice_date', 'amount_total', 'invoice_line_ids'];
 const PURCHASE_LINE_FIELDS = ['order_id', 'product_id', 'product_qty', 'qty_received', 'qty_invoiced', 'price_unit'];
 
 /**
@@ -87,6 +113,28 @@ export class BillGateway {
 
   /** Creates the draft bill once per key; a bill of the same vendor with the same `ref` is adopted, not duplicated. */
   async createDraft(request: VendorBillRequest): Promise<{ billId: number; created: boolean }> {
+    return this.createMove('in_invoice', request, request.vendorInvoiceNumber, {});
+  }
+
+  /** Creates the draft credit note once per key (external id, else same vendor + `ref` among in_refund moves). */
+  async createCreditNoteDraft(request: VendorCreditNoteRequest): Promise<{ billId: number; created: boolean }> {
+    return this.createMove('in_refund', request, request.vendorCreditNoteNumber, request.reversedBillId ? { reversed_entry_id: request.reversedBillId } : {});
+  }
+
+  /** Create (once), post, and read back a credit note; the PO lines' qty_invoiced goes down by its quantities. */
+  async recordCreditNote(request: VendorCreditNoteRequest): Promise<BillOutcome> {
+    const { billId, created } = await this.createCreditNoteDraft(request);
+    if (created) await this.client.action('account.move', 'action_post', [billId]);
+    else await this.post(billId);
+    return { ...(await this.read(billId)), created };
+  }
+
+  private async createMove(
+    moveType: MoveType,
+    request: { key: string; vendorId: number; invoiceDate: string; lines: BillLine[]; origin?: string },
+    reference: string,
+    extra: Record<string, unknown>,
+  ): Promise<{ billId: number; created: boolean }> {
     const analytic = hasAnalyticDistribution(this.client.version);
     const lines = request.lines.map((line) => [
       0,
@@ -101,16 +149,17 @@ export class BillGateway {
       },
     ]);
     const values = {
-      move_type: 'in_invoice',
+      move_type: moveType,
       partner_id: request.vendorId,
-      ref: request.vendorInvoiceNumber,
+      ref: reference,
       invoice_date: request.invoiceDate,
       ...(request.origin ? { invoice_origin: request.origin } : {}),
+      ...extra,
       invoice_line_ids: lines,
     };
     const result = await createIdempotent(this.client, 'account.move', [{ key: request.key, values }], {
       findUnbound: async (keys) => {
-        const id = await this.findByVendorReference(request.vendorId, request.vendorInvoiceNumber);
+        const id = await this.findByVendorReference(request.vendorId, reference, moveType);
         return new Map(id === undefined ? [] : keys.map((key) => [key, id] as [string, number]));
       },
     });
@@ -171,11 +220,11 @@ export class BillGateway {
   }
 
   /** A vendor's bill with that invoice number, not cancelled: the natural key of a vendor bill. */
-  private async findByVendorReference(vendorId: number, reference: string): Promise<number | undefined> {
+  private async findByVendorReference(vendorId: number, reference: string, moveType: MoveType): Promise<number | undefined> {
     const [id] = await this.client.search(
       'account.move',
       [
-        ['move_type', '=', 'in_invoice'],
+        ['move_type', '=', moveType],
         ['partner_id', '=', vendorId],
         ['ref', '=', reference],
         ['state', '!=', 'cancel'],
@@ -189,6 +238,8 @@ export class BillGateway {
 function toBill(row: OdooRecord): Omit<VendorBill, 'lines' | 'purchaseLines'> {
   return {
     billId: row.id,
+    moveType: row.move_type === 'in_refund' ? 'in_refund' : 'in_invoice',
+    reversedBillId: many2oneId(row.reversed_entry_id),
     name: String(row.name),
     state: String(row.state) as BillState,
     vendorId: many2oneId(row.partner_id),
