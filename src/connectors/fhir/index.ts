@@ -13,3 +13,7 @@ export {
   type FhirClientFor, type FhirStatusUpdate, type FhirTaskRequest, type FhirTaskStatus, type FhirHandlerOptions,
 } from './handlers.ts';
 export { fhirServers, fhirAuthFor, type FhirServerSettings } from './servers.ts';
+export {
+  mapFhirReference, REFERENCE_RESOURCE_TYPES,
+  type ReferenceRecord, type LocationRecord, type OrganizationRecord, type DeviceRecord, type ReferenceLocationKind, type ReferenceMappingContext,
+} from './map-reference.ts';
