@@ -24,3 +24,4 @@ export { reserveTransferHandler, placePurchaseOrderHandler, receiveHandler, crea
 export { odooConnections } from './connections.ts';
 export { OrderpointGateway, orderQuantity, type ReorderRule, type NewReorderRule, type BelowMinimumOptions } from './gateways/orderpoints.ts';
 export { orderpointMultipleField, orderpointHasManualQuantity } from './versions.ts';
+export { ProductPrefetch, type ProductPrefetchOptions, type ProductLookup } from './prefetch.ts';

@@ -66,6 +66,15 @@ export class ProductGateway {
     return rows.map((row) => this.toProduct(row));
   }
 
+  /** Products matching any of the codes or any of the barcodes: one round trip (an OR domain). */
+  async findByCodesOrBarcodes(codes: string[], barcodes: string[]): Promise<Product[]> {
+    if (codes.length === 0 && barcodes.length === 0) return [];
+    const domain =
+      codes.length === 0 ? [['barcode', 'in', barcodes] as [string, string, unknown]] : barcodes.length === 0 ? [['default_code', 'in', codes] as [string, string, unknown]] : ['|', ['default_code', 'in', codes] as [string, string, unknown], ['barcode', 'in', barcodes] as [string, string, unknown]];
+    const rows = await this.client.searchRead('product.product', domain, { fields: this.fields() });
+    return rows.map((row) => this.toProduct(row));
+  }
+
   async read(ids: number[]): Promise<Product[]> {
     return (await this.client.read('product.product', ids, this.fields())).map((row) => this.toProduct(row));
   }
