@@ -230,3 +230,34 @@ describe('charges', () => {
     expect(signals).toEqual([expect.objectContaining({ action: 'cancel', items: [{ code: { system: 'HCPCS', code: 'C1776', display: 'Joint device' }, quantity: 2 }] })]);
   });
 });
+
+describe('ADT location changes', () => {
+  // Built from HL7 v2.5.1 chapter 3 (3.3.2 A02 transfer, 3.3.8 A08 update): MSH EVN PID PV1.
+  const adt = (trigger: string, pv1: string, pid = 'PID|1||445566^^^HOSP^MR||ROE^MARY||19800202|F'): string =>
+    [`MSH|^~\\&|ADT|NORTH|CARELANE|NET|20260503090000||ADT^${trigger}^ADT_A02|ADT-${trigger}|P|2.5.1`, `EVN|${trigger}|20260503085900||||20260503085500`, pid, pv1].join('\r');
+
+  it('ADT^A02 → update with the new PV1-3 location for the patient token, prior location kept, no visit number', () => {
+    const [signal] = mapHl7Demand(Hl7Message.parse(adt('A02', 'PV1|1|I|WARD3^12^A^NORTH|||ICU^2^B^NORTH||||||||||||V-998877')), context);
+    expect(signal).toMatchObject({
+      kind: 'supply',
+      action: 'update',
+      status: 'active',
+      source: { type: 'ADT^A02', id: 'ADT-A02' },
+      location: { code: 'WARD3', system: 'facility:NORTH' },
+      patientToken: tokenizer.tokenFor('HOSP^MR|445566'),
+      businessKeys: { appliesTo: 'patient-open-demand', priorLocation: 'ICU|facility:NORTH' },
+      occurredAt: '2026-05-03T08:55:00',
+    });
+    expect(JSON.stringify(signal)).not.toMatch(/445566|ROE|MARY|19800202|V-998877/);
+  });
+
+  it('ADT^A08 with the same prior and current location moved nobody: no signal; with a new one, an update', () => {
+    expect(mapHl7Demand(Hl7Message.parse(adt('A08', 'PV1|1|I|WARD3^12^^NORTH|||WARD3^12^^NORTH')), context)).toEqual([]);
+    expect(mapHl7Demand(Hl7Message.parse(adt('A08', 'PV1|1|I|CATHLAB^^^NORTH')), context)).toEqual([expect.objectContaining({ action: 'update', location: { code: 'CATHLAB', system: 'facility:NORTH' } })]);
+  });
+
+  it('refuses a transfer without PV1-3 or without a patient identifier, naming the field and line', () => {
+    expect(() => mapHl7Demand(Hl7Message.parse(adt('A02', 'PV1|1|I|')), context)).toThrow(expect.objectContaining({ code: 'hl7_no_location', where: { segment: 'PV1', field: 'PV1.3', line: 4 } }));
+    expect(() => mapHl7Demand(Hl7Message.parse(adt('A02', 'PV1|1|I|WARD3', 'PID|1||')), context)).toThrow(expect.objectContaining({ code: 'hl7_no_patient', where: { segment: 'PID', field: 'PID.3', line: 3 } }));
+  });
+});

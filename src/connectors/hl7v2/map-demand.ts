@@ -23,7 +23,7 @@ export interface Hl7MappingContext {
   tokenize: Tokenize;
 }
 
-export const SUPPORTED_HL7_DEMAND_TYPES = ['SIU^S12', 'SIU^S13', 'SIU^S14', 'SIU^S15', 'SIU^S26', 'ORM^O01', 'OMG^O19', 'OMS^O05', 'RDE^O11', 'DFT^P03'] as const;
+export const SUPPORTED_HL7_DEMAND_TYPES = ['SIU^S12', 'SIU^S13', 'SIU^S14', 'SIU^S15', 'SIU^S26', 'ORM^O01', 'OMG^O19', 'OMS^O05', 'RDE^O11', 'DFT^P03', 'ADT^A02', 'ADT^A08'] as const;
 
 function failure(code: string, message: string, segment: string, field: string, line?: number): CarelaneError {
   return businessError('mapping_failure', message, { code, where: { segment, field, ...(line === undefined ? {} : { line }) } });
@@ -46,6 +46,9 @@ export function mapHl7Demand(message: Hl7Message, context: Hl7MappingContext): D
       return mapOrders(message, context);
     case 'DFT^P03':
       return mapCharges(message, context);
+    case 'ADT^A02':
+    case 'ADT^A08':
+      return mapLocationChange(message, context);
     default:
       throw failure('hl7_not_demand', `${type || 'this message type'} carries no clinical demand Carelane maps`, 'MSH', 'MSH.9', message.header.line);
   }
@@ -268,4 +271,34 @@ function mapCharges(message: Hl7Message, context: Hl7MappingContext): DemandSign
     signals.push(signal);
   });
   return signals;
+}
+
+/**
+ * ADT only as far as demand needs it (issue 4): where the patient is. ADT^A02 transfer (3.3.2: PV1-3 the new
+ * assigned location, PV1-6 the prior one) and ADT^A08 update patient information (3.3.8: PV1-3 as it is now)
+ * become one signal, action 'update', carrying the new location and the patient token: the demand flow applies
+ * it to that patient's open demand (bedside supplies follow the patient; kind 'supply' says so). Which demand
+ * is open is not the mapper's to know. An A08 whose PV1-6 prior location equals PV1-3 moved nobody: no signal.
+ * The visit number (PV1-19) is patient-linked and not carried; the signal's id is the message's MSH-10.
+ */
+function mapLocationChange(message: Hl7Message, context: Hl7MappingContext): DemandSignal[] {
+  const pv1 = message.segment('PV1');
+  if (!pv1) throw failure('hl7_missing_segment', `${message.header.messageType} needs its PV1 segment (the patient's location)`, 'PV1', 'PV1', message.header.line);
+  const location = locationAt(message, pv1, 3);
+  if (!location) throw failure('hl7_no_location', `${message.header.messageType}: PV1-3 assigned patient location is empty`, 'PV1', 'PV1.3', pv1.line);
+  const prior = locationAt(message, pv1, 6);
+  if (message.header.triggerEvent === 'A08' && prior && prior.code === location.code && prior.system === location.system) return [];
+  const signal = base(message, 'supply', 'update', 'active', message.header.controlId, context);
+  if (!signal.patientToken) {
+    const pid = message.segment('PID');
+    throw failure('hl7_no_patient', `${message.header.messageType}: no patient identifier (PID-3) to find the patient's open demand by`, 'PID', 'PID.3', pid?.line ?? message.header.line);
+  }
+  signal.location = location;
+  signal.businessKeys.appliesTo = 'patient-open-demand';
+  if (prior) signal.businessKeys.priorLocation = [prior.code, prior.system].filter(Boolean).join('|');
+  // EVN-6 event occurred (the transfer's real time), else EVN-2 recorded, else MSH-7 (already set by base).
+  const evn = message.segment('EVN');
+  const when = evn ? hl7DateTimeToIso(message.get(evn, 6)) ?? hl7DateTimeToIso(message.get(evn, 2)) : undefined;
+  if (when) signal.occurredAt = when;
+  return [signal];
 }
