@@ -245,19 +245,48 @@ describe('MLLP listener on a real socket and a real database', () => {
     expect((await rowsWhere('payload = $1', [Buffer.from(body)])).map((r) => r.status)).toEqual(['rejected']);
   });
 
-  it('keeps an FHS/BHS batch as rejected and says batches are not accepted yet (real Mirth batch)', async () => {
+  it('splits an FHS/BHS batch, stores its message and answers a batch of ACKs in the same envelope (real Mirth batch)', async () => {
     const client = await connect();
     const body = sample('mirth-connect/test-hl7-batch-input.txt');
     const ack = await client.send(body);
     await client.close();
-    // its MSH asks for enhanced mode (MSH-15 AL): the accept acknowledgment's reject code, CR
-    expect(segment(ack, 'MSA')?.slice(0, 3)).toEqual(['MSA', 'CR', '12345678']);
-    // a v2.4 message: ERR-1 (ELD) and MSA-3 carry code and text, as before v2.5
-    expect(segment(ack, 'ERR')?.[1]).toBe('FHS^1^^200&Unsupported message type&HL70357');
-    expect(segment(ack, 'MSA')?.[3]).toContain('batches (FHS) are not accepted');
-    const rows = await rowsWhere('payload = $1', [Buffer.from(body)]);
+    const segments = ack.split('\r').filter(Boolean).map((s) => s.slice(0, 3));
+    expect(segments).toEqual(['FHS', 'BHS', 'MSH', 'MSA', 'BTS', 'FTS']);
+    // its MSH asks for enhanced mode (MSH-15 AL): the accept acknowledgment CA
+    expect(segment(ack, 'MSA')?.slice(0, 3)).toEqual(['MSA', 'CA', '12345678']);
+    expect(segment(ack, 'BTS')).toEqual(['BTS', '1']);
+    const rows = await rowsWhere("source = 'mllp-test' and external_id = $1", ['12345678']);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: 'rejected', message_type: 'ORM^O01' });
+    expect(rows[0]).toMatchObject({ status: 'received', message_type: 'ORM^O01' });
+    expect(rows[0]!.payload.toString().startsWith('MSH|^~\\&|MIRTH|MIRTH|')).toBe(true);
+    expect(rows[0]!.payload.toString()).not.toContain('FHS');
+  });
+
+  it('answers each message of a batch on its own: AA, AR for the bad one, the first answer again for a duplicate', async () => {
+    const [first, second] = [nextId('B1'), nextId('B2')];
+    const batch = ['BHS|^~\\&|SENDER|FAC|CARELANE|NET|20260501120000||||BATCH-7', adt(first).trimEnd(), 'MSH|^~\\&|SENDER|FAC|CARELANE|NET|20260501120000||ADT^A08||P|2.5.1', adt(first).trimEnd(), adt(second).trimEnd(), 'BTS|4'].join('\r');
+    const client = await connect();
+    const ack = await client.send(batch);
+    await client.close();
+    const msas = ack.split('\r').filter((s) => s.startsWith('MSA|')).map((s) => s.split('|').slice(1, 3));
+    expect(msas).toEqual([['AA', first], ['AR', ''], ['AA', first], ['AA', second]]);
+    // BHS-12 reference batch control id names the batch answered (split index n is BHS-(n+1), as for MSH)
+    expect(segment(ack, 'BHS')?.[11]).toBe('BATCH-7');
+    expect(segment(ack, 'BHS')?.[10]).toMatch(/^C/);
+    expect(segment(ack, 'BTS')).toEqual(['BTS', '4']);
+    expect(ack).toContain('MSH-10 message control id is empty');
+    expect((await rowsWhere("source = 'mllp-test' and external_id = any($1)", [[first, second]])).map((r) => [r.external_id, r.duplicate_count])).toEqual([[first, 1], [second, 0]]);
+  });
+
+  it('rejects a batch whose BTS-1 count does not match, naming BTS.1', async () => {
+    const controlId = nextId('BTS');
+    const client = await connect();
+    const ack = await client.send(['BHS|^~\\&|SENDER|FAC', adt(controlId).trimEnd(), 'BTS|3'].join('\r'));
+    await client.close();
+    expect(segment(ack, 'MSA')?.[1]).toBe('AR');
+    expect(segment(ack, 'ERR')?.[2]).toBe('BTS^1^1');
+    expect(segment(ack, 'ERR')?.[8]).toContain('BTS-1 says the batch holds 3 messages, 1 were received');
+    expect((await rowsWhere('external_id = $1', [controlId])).map((r) => r.status)).toEqual(['rejected']);
   });
 
   it('answers frames pipelined in one write strictly in order', async () => {

@@ -48,6 +48,7 @@ const ERROR_CODE_BY_CARELANE_CODE: Record<string, Hl7ErrorCode> = {
   hl7_missing_field: 101,
   hl7_bad_delimiters: 102,
   hl7_batch_unsupported: 200,
+  hl7_bad_batch: 100,
   hl7_unsupported_version: 203,
 };
 

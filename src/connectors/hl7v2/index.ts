@@ -3,6 +3,7 @@ export { startMllpListener, HL7_V2_CONTENT_TYPE, type MllpListener, type MllpLis
 export { MllpClient, sendMllp, type MllpClientOptions } from './mllp-client.ts';
 export { MllpDecoder, frame, type MllpEvent } from './mllp-framing.ts';
 export { parseMessageHeader, readMessageHeader, decodeMessage, type MessageHeader, type PartialMessageHeader, type Hl7Delimiters } from './message-header.ts';
+export { splitBatch, buildBatchAck, type SplitBatch, type BatchEnvelope } from './batch.ts';
 export { buildAck, ackErrorFrom, escapeHl7Text, HL7_ERROR_CODES, type AckCode, type AckError, type AckOutcome, type BuiltAck } from './ack.ts';
 export { validateHl7Payload } from './validate-payload.ts';
 export type { InboundSink } from '../../contracts/inbound.ts';

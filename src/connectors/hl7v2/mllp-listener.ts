@@ -5,6 +5,7 @@ import { permanentError, type CarelaneError } from '../../contracts/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { newCorrelationId } from '../../observability/correlation.ts';
 import { ackErrorFrom, buildAck, type AckOutcome } from './ack.ts';
+import { buildBatchAck, splitBatch, type SplitBatch } from './batch.ts';
 import { decodeMessage, readMessageHeader, type Hl7TextEncoding, type MessageHeader, type PartialMessageHeader } from './message-header.ts';
 import { MllpDecoder, frame, type MllpEvent } from './mllp-framing.ts';
 
@@ -130,6 +131,8 @@ interface Assessment {
   header: MessageHeader | PartialMessageHeader | null;
   outcome: AckOutcome;
   problem: CarelaneError | undefined;
+  /** set for a well-formed FHS/BHS batch: its messages are stored and acknowledged one by one */
+  batch?: SplitBatch;
 }
 
 /** One sender's connection: frames are stored and answered strictly in arrival order, one at a time. */
@@ -219,6 +222,7 @@ class MllpConnection {
   private async handle(event: MllpEvent): Promise<void> {
     const { ingest, source } = this.options;
     const assessment = assess(event, this.options.maxMessageBytes);
+    if (assessment.batch) return this.handleBatch(assessment.batch, assessment.encoding);
     const { header, outcome, problem } = assessment;
     const applicationName = this.options.applicationName;
     const ack = buildAck(header, outcome, problem && ackErrorFrom(problem), applicationName ? { applicationName } : {});
@@ -260,6 +264,45 @@ class MllpConnection {
       problem ? 'MLLP message rejected' : 'MLLP message stored',
     );
     if (answer !== null && this.write(answer, assessment.encoding)) ingest.acknowledge(result.messageId);
+  }
+
+  /**
+   * A batch: each message is assessed, stored and given its own ACK exactly as if it had come alone (so a resent
+   * message is a duplicate whichever way it comes), then the ACKs go back in one batch (batch.ts). A message
+   * that could not be stored gets AE; the others keep what they got.
+   */
+  private async handleBatch(batch: SplitBatch, encoding: Hl7TextEncoding): Promise<void> {
+    const { ingest, source } = this.options;
+    const applicationName = this.options.applicationName;
+    const acks: string[] = [];
+    const stored: number[] = [];
+    for (const text of batch.messages) {
+      const assessment = assess({ type: 'frame', payload: Buffer.from(text, encoding) }, this.options.maxMessageBytes);
+      const { header, outcome, problem } = assessment;
+      const ack = buildAck(header, outcome, problem && ackErrorFrom(problem), applicationName ? { applicationName } : {});
+      try {
+        const result = await ingest.accept({
+          source,
+          messageType: header?.messageType || 'unknown',
+          externalId: header?.controlId || null,
+          dedupeScope: header ? `${header.sendingApplication}^${header.sendingFacility}` : null,
+          payload: assessment.payload,
+          contentType: HL7_V2_CONTENT_TYPE,
+          correlationId: newCorrelationId(),
+          ackPayload: ack.send ? ack.text : null,
+          ...(problem ? { rejectedReason: rejectedReason(problem) } : {}),
+        });
+        const answer = result.duplicate ? result.ackPayload : ack.send ? ack.text : null;
+        if (answer !== null) acks.push(answer);
+        stored.push(result.messageId);
+        this.log[problem ? 'warn' : 'debug']({ messageId: result.messageId, controlId: header?.controlId, messageType: header?.messageType, duplicate: result.duplicate, batch: true, ...(problem ? { code: problem.code } : {}) }, problem ? 'MLLP batch message rejected' : 'MLLP batch message stored');
+      } catch (error) {
+        this.log.error({ err: error, controlId: header?.controlId, messageType: header?.messageType }, 'MLLP batch message not stored; answered with an error');
+        const failure = buildAck(header, 'error', { hl7ErrorCode: 207, text: 'message not stored, resend' }, applicationName ? { applicationName } : {});
+        if (failure.send) acks.push(failure.text);
+      }
+    }
+    if (this.write(buildBatchAck(batch.envelope, acks), encoding)) for (const id of stored) ingest.acknowledge(id);
   }
 
   private write(text: string, encoding: Hl7TextEncoding): boolean {
@@ -331,18 +374,10 @@ function assess(event: MllpEvent, maxMessageBytes: number): Assessment {
     };
   }
   if (header.batch) {
-    // Batches (section 2.10.3) are acknowledged per message or as a batch; until that is built they are kept, not processed.
-    return {
-      payload,
-      truncated: false,
-      encoding,
-      header,
-      outcome: 'reject',
-      problem: permanentError(`HL7 batches (${header.batch}) are not accepted on this MLLP listener yet: send the messages one by one`, {
-        code: 'hl7_batch_unsupported',
-        where: { segment: header.batch, line: 1 },
-      }),
-    };
+    // A batch (section 2.10.3): split and handled message by message (handleBatch); a malformed envelope is rejected whole.
+    const split = splitBatch(text);
+    if (!split.ok) return { payload, truncated: false, encoding, header, outcome: 'reject', problem: split.error };
+    return { payload, truncated: false, encoding, header, outcome: 'accept', problem: undefined, batch: split.batch };
   }
   return { payload, truncated: false, encoding, header, outcome: 'accept', problem: undefined };
 }
