@@ -3,13 +3,14 @@ import type { QueueBenchResult } from './queue.ts';
 import type { MllpBenchResult } from './mllp.ts';
 import type { OdooSyncBenchResult } from './odoo-sync.ts';
 import type { X12BenchResult } from './x12.ts';
+import type { EhrIngestBenchResult } from './ehr-ingest.ts';
 import { describeMachine, startServer } from './support.ts';
 
 // npm run bench -- queue|mllp|all [--count N] [--workers 2,8] [--connections 1,8] [--claim-batch N]
 //                                 [--boss-batch N] [--boss-poll] [--keep]
 // Prints a plain-text table per benchmark, then one JSON line with every figure, the machine and the date.
 
-const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|all> [options]
+const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|ehr-ingest|all> [options]
   --count N          deliveries per queue run (default 50000) / messages per MLLP run (default 20000)
   --workers 2,8      queue: worker counts, run side by side for Carelane and pg-boss
   --claim-batch N    queue: Carelane lane claimBatch (default: the worker count; more changes nothing, the
@@ -21,6 +22,7 @@ const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|all> [opti
   --quants N         odoo-sync: quants to sync (default 50000)
   --documents N      x12: 856 documents of 1,000 lines to parse and map (default 200)
   --cases N          fuzz: cases per parser property (default 100000)
+  --senders 1,8      ehr-ingest: concurrent FHIR/MLLP senders per run (--count default 5000)
   --keep             keep the scratch databases for inspection`;
 
 const { values, positionals } = parseArgs({
@@ -36,13 +38,14 @@ const { values, positionals } = parseArgs({
     quants: { type: 'string' },
     documents: { type: 'string' },
     cases: { type: 'string' },
+    senders: { type: 'string', default: '1,8' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 const which = positionals[0] ?? '';
-if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'fuzz', 'all'].includes(which)) {
+if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'fuzz', 'ehr-ingest', 'all'].includes(which)) {
   console.error(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -63,7 +66,7 @@ try {
   console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}`);
   console.log(`node ${machine.node}, PostgreSQL ${machine.postgres} (${machine.database})\n`);
 
-  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult; x12?: X12BenchResult } = { machine };
+  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult; x12?: X12BenchResult; ehrIngest?: EhrIngestBenchResult } = { machine };
   // Each benchmark's modules are loaded only when it runs, so one bench still works while the other's
   // subject (e.g. the MLLP connector) is being changed.
   if (which === 'queue' || which === 'all') {
@@ -100,6 +103,11 @@ try {
     const { runX12Bench, formatX12Result } = await import('./x12.ts');
     results.x12 = await runX12Bench(server, { documents: positive(values.documents, 'documents') ?? 200, lines: 1000, log });
     console.log(formatX12Result(results.x12) + '\n');
+  }
+  if (which === 'ehr-ingest' || which === 'all') {
+    const { runEhrIngestBench, formatEhrIngestResult } = await import('./ehr-ingest.ts');
+    results.ehrIngest = await runEhrIngestBench(server, { count: positive(values.count, 'count') ?? 5000, senders: list(values.senders, 'senders'), keep: values.keep, log });
+    console.log(formatEhrIngestResult(results.ehrIngest) + '\n');
   }
   if (which === 'fuzz' || which === 'all') {
     const { runFuzzBench, formatFuzzResult } = await import('./fuzz.ts');
