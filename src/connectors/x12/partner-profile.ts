@@ -13,15 +13,41 @@ const IsaQualifier = Type.String({ pattern: '^[0-9A-Z]{2}$', description: 'ISA05
 const IsaId = Type.String({ minLength: 1, maxLength: 15, pattern: '^[^*~^:>|]+$', description: 'ISA06/ISA08 interchange id, up to 15 characters, no delimiters' });
 const ApplicationCode = Type.String({ minLength: 2, maxLength: 15, pattern: '^[^*~^:>|]+$', description: 'GS02/GS03 application code' });
 
+const RemoteDir = Type.String({ minLength: 1, pattern: '^/', description: 'absolute remote directory' });
+
+export const SftpSettingsSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1 }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'default 22' })),
+    username: Type.String({ minLength: 1 }),
+    privateKey: Type.Optional(Type.String({ minLength: 1, description: 'secret reference: the OpenSSH/PEM private key' })),
+    password: Type.Optional(Type.String({ minLength: 1, description: 'secret reference, when the server takes passwords' })),
+    hostKeySha256: Type.Optional(Type.String({ pattern: '^SHA256:[A-Za-z0-9+/]{43}$', description: "the server key's fingerprint as ssh-keygen -lf prints it; absent = any key (not for production)" })),
+    /** where the partner drops interchanges for us */
+    inbound: RemoteDir,
+    /** where we drop 850s and acknowledgments for the partner */
+    outbound: RemoteDir,
+    /** picked-up files are moved here after they are stored; absent = deleted after they are stored */
+    archive: Type.Optional(RemoteDir),
+    pollSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: 'default 60' })),
+    readyTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, description: 'SSH handshake timeout, default 20000' })),
+  },
+  { additionalProperties: false },
+);
+
+export type SftpSettings = Static<typeof SftpSettingsSchema>;
+
 export const X12PartnerProfileSchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'Carelane name of the partner, used in URLs, sources (x12:<id>) and control-number rows' }),
     ours: Type.Object({ qualifier: IsaQualifier, id: IsaId, applicationCode: ApplicationCode }, { additionalProperties: false }),
     theirs: Type.Object({ qualifier: IsaQualifier, id: IsaId, applicationCode: ApplicationCode }, { additionalProperties: false }),
     version: Type.Union([Type.Literal('004010'), Type.Literal('005010')], { description: 'version of the interchanges Carelane writes to this partner' }),
-    transport: Type.Union([Type.Literal('http'), Type.Literal('folder')]),
-    /** http: the partner's URL for POSTed interchanges; folder: the outbound directory */
+    transport: Type.Union([Type.Literal('http'), Type.Literal('folder'), Type.Literal('sftp')]),
+    /** http: the partner's URL for POSTed interchanges; folder: the outbound directory; sftp: a label, e.g. sftp://host/ */
     endpoint: Type.String({ minLength: 1 }),
+    /** transport sftp: the partner's (or VAN's) SFTP mailbox; secrets as ${env:…}/${file:…} references */
+    sftp: Type.Optional(SftpSettingsSchema),
     acknowledgment: Type.Object(
       {
         kind: Type.Union([Type.Literal('997'), Type.Literal('999')]),
@@ -48,6 +74,9 @@ export function parsePartnerProfiles(input: unknown): X12PartnerProfile[] {
     }
     return item as X12PartnerProfile;
   });
+  for (const [index, p] of profiles.entries()) {
+    if (p.transport === 'sftp' && !p.sftp) throw permanentError(`x12.partners[${index}].sftp is required for transport sftp`, { code: 'config_invalid', where: { field: `x12.partners[${index}].sftp` } });
+  }
   const ids = new Set<string>();
   for (const [index, p] of profiles.entries()) {
     if (ids.has(p.id)) throw permanentError(`x12.partners[${index}].id ${p.id} is used twice`, { code: 'config_invalid', where: { field: `x12.partners[${index}].id` } });

@@ -7,6 +7,7 @@ import { postX12 } from './http-client.ts';
 import { findOutbound, markOutboundSent, prepareOutbound, recordFunctionalAcks } from './outbound-ledger.ts';
 import type { X12PartnerProfile } from './partner-profile.ts';
 import { readFunctionalAcks } from './receive.ts';
+import { dropX12Sftp } from './sftp-transport.ts';
 
 /** The payload of an `x12.send_850` delivery. */
 export interface Send850Payload {
@@ -55,6 +56,12 @@ export function x12Send850Handler(profiles: readonly X12PartnerProfile[], option
         // Dropped atomically (tmp + rename) under a name fixed by ISA13: a retry overwrites the same file, never
         // adds a second 850. The 997/999 comes back through the inbound folder (folder-transport.ts).
         const file = await dropX12File(profile.endpoint, `850-${outbound.isa13}.x12`, outbound.body);
+        await markOutboundSent(pool, delivery.idempotencyKey);
+        return { stages: [{ stage: `x12.send_850 to ${profile.id}`, detail: { file, isa13: outbound.isa13, gs06: outbound.gs06, st02: outbound.st02, poNumber: payload.purchaseOrder.poNumber, ack: 'awaited' } }] };
+      }
+      if (profile.transport === 'sftp') {
+        // Same rule as the folder: a name fixed by ISA13, uploaded under a temporary name and renamed.
+        const file = await dropX12Sftp(profile, `850-${outbound.isa13}.x12`, outbound.body);
         await markOutboundSent(pool, delivery.idempotencyKey);
         return { stages: [{ stage: `x12.send_850 to ${profile.id}`, detail: { file, isa13: outbound.isa13, gs06: outbound.gs06, st02: outbound.st02, poNumber: payload.purchaseOrder.poNumber, ack: 'awaited' } }] };
       }
