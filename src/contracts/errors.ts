@@ -24,6 +24,8 @@ export interface CarelaneErrorOptions {
   peerUnavailable?: boolean;
   /** earliest sensible retry, e.g. from a Retry-After header */
   retryAfterMs?: number;
+  /** facts for the exception a person works on (e.g. the unmapped values of a mapping_failure); no PHI */
+  detail?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -34,6 +36,7 @@ export class CarelaneError extends Error {
   readonly exceptionType: string | undefined;
   readonly peerUnavailable: boolean;
   readonly retryAfterMs: number | undefined;
+  readonly detail: Record<string, unknown> | undefined;
 
   constructor(failureClass: FailureClass, message: string, options: CarelaneErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -44,6 +47,7 @@ export class CarelaneError extends Error {
     this.exceptionType = options.exceptionType;
     this.peerUnavailable = options.peerUnavailable ?? false;
     this.retryAfterMs = options.retryAfterMs;
+    this.detail = options.detail;
   }
 
   get retryable(): boolean {

@@ -253,7 +253,7 @@ export class Engine {
       failureClass: error.failureClass,
       reason,
       lastError,
-      detail: { code: error.code, where: error.where ?? null, action: delivery.action, endpoint: delivery.endpoint },
+      detail: { ...error.detail, code: error.code, where: error.where ?? null, action: delivery.action, endpoint: delivery.endpoint },
     });
     if (exceptionId === undefined) throw new LeaseLostError();
     let settled: Awaited<ReturnType<typeof settleMessage>>;

@@ -1,0 +1,167 @@
+import type pg from 'pg';
+import { businessError, permanentError } from '../../contracts/errors.ts';
+import type { DemandSignal } from '../../contracts/demand.ts';
+import type { DeliveryHandler, HandlerResult, NewDelivery, StageRecord } from '../../engine/handlers.ts';
+import type { OdooClientFor } from '../../connectors/odoo/index.ts';
+import type { FlowsConfig } from '../../config/schema.ts';
+import type { PatientTokenizer } from '../../governance/index.ts';
+import { findDemand, findDuplicateDemand, saveDemandRevision, setDemandSchedule, setDemandStatus } from '../../store/demands.ts';
+import type { MasterDataLookup } from '../master-data/lookup.ts';
+import { decide, demandKeyOf, type DemandDecision } from './plan-demand.ts';
+import { readDemand } from './read-demand.ts';
+import { afterReservation, reservationCommit, reserveInOdoo, type ReleasePayload, type ReschedulePayload, type ReservePayload } from './reservation-steps.ts';
+
+export interface DemandFlowDependencies {
+  lookup: MasterDataLookup;
+  tokenizer: PatientTokenizer | undefined;
+  clientFor: OdooClientFor;
+  flows: FlowsConfig;
+}
+
+interface Planned {
+  stages: StageRecord[];
+  next: NewDelivery[];
+  commits: Array<(client: pg.PoolClient) => Promise<void>>;
+}
+
+/**
+ * `flow.demand` (critical lane): an EHR message (HL7 v2 SIU/ORM/OMG/OMS/RDE, FHIR SupplyRequest, ServiceRequest,
+ * DeviceRequest, MedicationRequest, Appointment) → canonical demand → a reservation in Odoo, a release on cancel,
+ * a moved date on reschedule. Nothing here talks to Odoo in the orchestrated modes: the flow decides and
+ * enqueues `demand.reserve` / `demand.release` / `demand.reschedule` in the transaction that completes it, keyed
+ * per demand so one demand's steps run in order. In `direct` mode the reservation is made here, in one step.
+ *
+ * Idempotent at three levels: the engine never runs a completed delivery again; the demand row makes a re-sent
+ * message a no-op; the reservation key (one per demand revision) is the transfer's external id in Odoo.
+ */
+export function demandFlow(dependencies: DemandFlowDependencies): DeliveryHandler {
+  const { lookup, tokenizer, flows } = dependencies;
+  return {
+    action: 'flow.demand',
+    async run(delivery, context): Promise<HandlerResult> {
+      if (delivery.messageId === null) throw permanentError('flow.demand needs the message it was routed for', { code: 'flow_without_message' });
+      const message = await loadMessage(context.pool, delivery.messageId);
+      const { signals, description } = await readDemand(message, tokenizer, context.pool);
+      const planned: Planned = { stages: [{ stage: `demand read from ${description}: ${signals.length} signal(s)`, outcome: 'ok' }], next: [], commits: [] };
+      for (const signal of signals) {
+        const existing = await findDemand(context.pool, demandKeyOf(signal));
+        const decision = await decide(signal, existing, lookup);
+        if (decision.kind === 'reserve' && !existing) await refuseDuplicate(context.pool, decision, flows.demand.duplicateWindowMinutes);
+        await plan(planned, signal, decision, delivery.correlationId, delivery.messageId, dependencies, context.signal);
+      }
+      return {
+        stages: planned.stages,
+        next: planned.next,
+        inTransaction: async (client) => {
+          for (const commit of planned.commits) await commit(client);
+        },
+      };
+    },
+  };
+}
+
+/** A true duplicate: a new source id, but the same patient, place, items and time as a live demand. */
+async function refuseDuplicate(pool: pg.Pool, decision: Extract<DemandDecision, { kind: 'reserve' }>, windowMinutes: number): Promise<void> {
+  if (windowMinutes <= 0) return;
+  const twin = await findDuplicateDemand(pool, decision.resolved.demandKey, decision.resolved.contentHash, windowMinutes);
+  if (!twin) return;
+  throw businessError('duplicate_order', `demand ${decision.resolved.demandKey} asks for the same items, place and time as ${twin.demandKey} (received ${twin.createdAt.toISOString()}): not reserved twice`, {
+    code: 'duplicate_demand',
+    detail: { demandKey: decision.resolved.demandKey, duplicateOf: twin.demandKey, duplicateOfCorrelationId: twin.correlationId },
+  });
+}
+
+async function plan(planned: Planned, signal: DemandSignal, decision: DemandDecision, correlationId: string, messageId: number, deps: DemandFlowDependencies, abort: AbortSignal): Promise<void> {
+  const { flows } = deps;
+  const demandKey = demandKeyOf(signal);
+  const step = (action: string, endpoint: string, idempotencyKey: string, payload: unknown): NewDelivery => ({
+    lane: flows.demand.lane,
+    action,
+    endpoint,
+    idempotencyKey,
+    correlationId,
+    messageId,
+    orderingKey: `demand:${demandKey}`,
+    payload,
+  });
+  switch (decision.kind) {
+    case 'nothing':
+      planned.stages.push({ stage: `${demandKey}: nothing to do (${decision.why})`, outcome: 'skipped' });
+      return;
+    case 'reserve': {
+      const { resolved } = decision;
+      const reservationKey = `reservation:${demandKey}:r${decision.revision}`;
+      const payload: ReservePayload = {
+        demandKey,
+        reservationKey,
+        site: resolved.location.site,
+        odooConnection: resolved.location.odooConnection,
+        pickingTypeId: resolved.location.pickingTypeId,
+        sourceLocationId: resolved.location.storeroomLocationId,
+        destinationLocationId: resolved.location.destinationLocationId,
+        lines: resolved.lines,
+        ...(signal.scheduledStart ? { scheduledStart: signal.scheduledStart } : {}),
+      };
+      planned.commits.push((client) =>
+        saveDemandRevision(client, {
+          demandKey,
+          correlationId,
+          kind: signal.kind,
+          site: resolved.location.site,
+          odooConnection: resolved.location.odooConnection,
+          destinationLocationId: resolved.location.destinationLocationId,
+          contentHash: resolved.contentHash,
+          scheduledStart: signal.scheduledStart,
+          reservationKey,
+          lines: resolved.lines,
+          messageId,
+        }),
+      );
+      planned.stages.push({
+        stage: `${demandKey}: ${decision.replacing ? `changed, revision ${decision.revision} replaces the reservation` : 'to reserve'} at ${resolved.location.site}`,
+        outcome: 'ok',
+        detail: { lines: resolved.lines, destinationLocationId: resolved.location.destinationLocationId },
+      });
+      if (flows.demand.mode === 'direct') {
+        // One step: reserve now, inside this delivery; the engine's retry and lookup rules still apply to it.
+        const client = (await deps.clientFor(payload.odooConnection)).withSignal(abort);
+        const result = await reserveInOdoo(client, payload, decision.replacing);
+        planned.stages.push({ stage: `${result.status} in Odoo (picking ${result.pickingId}), direct mode`, outcome: 'ok', detail: { lines: result.lines } });
+        planned.commits.push(reservationCommit(payload, result, correlationId, flows));
+        planned.next.push(...afterReservation(payload, result, correlationId, flows));
+        return;
+      }
+      planned.next.push(step('demand.reserve', payload.odooConnection, `demand.reserve:${reservationKey}`, { ...payload, ...(decision.replacing ? { replacing: decision.replacing } : {}) }));
+      return;
+    }
+    case 'reschedule': {
+      const { demand } = decision;
+      if (!demand.reservationKey || !demand.odooConnection) return;
+      planned.commits.push((client) => setDemandSchedule(client, demandKey, decision.scheduledStart, decision.contentHash));
+      planned.stages.push({ stage: `${demandKey}: rescheduled to ${decision.scheduledStart}`, outcome: 'ok' });
+      const payload: ReschedulePayload = { demandKey, reservationKey: demand.reservationKey, scheduledStart: decision.scheduledStart };
+      planned.next.push(step('demand.reschedule', demand.odooConnection, `demand.reschedule:${demand.reservationKey}:${decision.scheduledStart}`, payload));
+      return;
+    }
+    case 'release': {
+      const { demand } = decision;
+      planned.commits.push((client) => setDemandStatus(client, demandKey, decision.status));
+      planned.stages.push({ stage: `${demandKey}: ${signal.action === 'no_show' ? 'no-show' : 'cancelled'}, reservation to release`, outcome: 'ok' });
+      if (!demand.reservationKey || !demand.odooConnection) return;
+      const payload: ReleasePayload = { demandKey, reservationKey: demand.reservationKey, status: decision.status };
+      planned.next.push(step('demand.release', demand.odooConnection, `demand.release:${demand.reservationKey}`, payload));
+      return;
+    }
+  }
+}
+
+async function loadMessage(pool: pg.Pool, id: number) {
+  const { rows } = await pool.query<{ source: string; message_type: string; content_type: string; payload: Buffer | null }>(
+    'select source, message_type, content_type, payload from carelane.messages where id = $1',
+    [id],
+  );
+  const row = rows[0];
+  if (!row) throw permanentError(`message ${id} does not exist`, { code: 'message_missing' });
+  if (!row.payload) throw permanentError('the payload was purged by retention; it cannot be processed again', { code: 'payload_purged' });
+  return { source: row.source, messageType: row.message_type, contentType: row.content_type, payload: row.payload };
+}

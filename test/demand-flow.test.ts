@@ -1,0 +1,273 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { parseConfigText } from '../src/config/index.ts';
+import { startCarelane, type RunningCarelane } from '../src/app.ts';
+import { sendMllp } from '../src/connectors/hl7v2/index.ts';
+import { OdooClient, ProductGateway, VendorGateway } from '../src/connectors/odoo/index.ts';
+import { applyMappings } from '../src/flows/master-data/mappings.ts';
+import { startOdooSimulator, type OdooSimulator } from '../simulators/odoo/index.ts';
+import { startSupplierSimulator, type SupplierSimulator } from '../simulators/supplier/index.ts';
+import type { X12PartnerProfile } from '../src/connectors/x12/partner-profile.ts';
+import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
+import { waitFor } from './support/engine-harness.ts';
+
+// Issue 6 end to end over real sockets: HL7 v2 SIU over MLLP and a FHIR SupplyRequest into a running Carelane,
+// reservations in the Odoo simulator, a shortfall turned into a purchase order and an 850 at the supplier
+// simulator; cancel releases; an unmapped code parks and completes once the mapping is added; Odoo down for a
+// while loses and duplicates nothing.
+
+const ADMIN = 'demand-flow-admin-token';
+const PATIENT_MRN = '555666';
+let db: TestDatabase;
+let odoo: OdooSimulator;
+let supplier: SupplierSimulator;
+let app: RunningCarelane;
+let client: OdooClient;
+const logLines: string[] = [];
+const products: Record<string, number> = {};
+
+const profile: X12PartnerProfile = {
+  id: 'medsupply',
+  ours: { qualifier: 'ZZ', id: 'CARELANE', applicationCode: 'CARELANE' },
+  theirs: { qualifier: 'ZZ', id: 'MEDSUPPLY', applicationCode: 'MEDSUPPLY' },
+  version: '005010',
+  transport: 'http',
+  endpoint: 'http://127.0.0.1:1/unused',
+  acknowledgment: { kind: '999', withinMinutes: 60 },
+  usage: 'T',
+};
+
+const siu = (trigger: string, id: string, start = '20261201090000', ail = 'AIL|1||OR-3^^^NORTH'): string =>
+  [
+    `MSH|^~\\&|SCHED|NORTH|CARELANE|NET|20261124080000||SIU^${trigger}^SIU_S12|M-${id}-${trigger}-${start}|P|2.5.1`,
+    `SCH|${id}|F-${id}||||||^Knee arthroscopy|60|MIN|^^60^${start}^${start}`,
+    `PID|1||${PATIENT_MRN}^^^HOSP^MR||DOE^JANE||19700101|F`,
+    'RGS|1',
+    `AIS|1||29881^Arthroscopy, knee^CPT|${start}|0|MIN|60|MIN`,
+    ail,
+  ].join('\r');
+
+async function api<T>(path: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${app.httpUrl}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+const pickings = async (origin: string) => (await odoo.records('stock.picking', ['origin', 'state', 'scheduled_date'])).filter((p) => String(p.origin).startsWith(origin));
+
+async function demand(key: string) {
+  const { rows } = await app.database.pool.query<{ status: string; lines: Array<{ productId: number; quantity: number; reserved: number }>; correlation_id: string; revision: number }>(
+    'select status, lines, correlation_id, revision from carelane.demands where demand_key = $1',
+    [key],
+  );
+  return rows[0];
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase(embeddedTarget(), 6);
+  odoo = await startOdooSimulator({ version: 18, databaseUrl: db.url, schema: 'odoo_demand_flow', reset: true });
+  supplier = await startSupplierSimulator({ profile });
+  client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key', transport: 'jsonrpc' });
+
+  const ensured = await new ProductGateway(client).ensure([
+    { key: 'item:gauze', defaultCode: 'GAUZE-4X4', name: 'Gauze 4x4', barcode: '00614141000012' },
+    { key: 'item:drape', defaultCode: 'DRAPE-KNEE', name: 'Knee drape' },
+    { key: 'item:suture', defaultCode: 'SUTURE-3-0', name: 'Suture 3-0' },
+  ]);
+  for (const [key, value] of ensured) products[key] = value.id;
+  await odoo.seedQuant({ productId: products['item:gauze']!, locationId: odoo.seeded.stockLocationId, quantity: 100 });
+  await odoo.seedQuant({ productId: products['item:drape']!, locationId: odoo.seeded.stockLocationId, quantity: 1 });
+  const vendors = await new VendorGateway(client).ensure([{ key: 'vendor:medsupply', name: 'MedSupply Inc', ref: 'MEDSUPPLY' }]);
+  const vendorId = vendors.get('vendor:medsupply')!.id;
+  const templates = await client.read('product.product', Object.values(products), ['product_tmpl_id']);
+  await new VendorGateway(client).ensurePrices(
+    templates.map((row) => ({ key: `price:${row.id}`, vendorId, productTemplateId: (row.product_tmpl_id as [number, string])[0], price: 2.5 })),
+  );
+
+  const config = parseConfigText(
+    `
+server: { port: 0 }
+mllp: { port: 0 }
+engine: { pollIntervalMs: 50 }
+fhir:
+  listener: { port: 0 }
+  sources: [{ id: ehr-north }]
+odoo:
+  connections:
+    odoo-main: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:ODOO_KEY}", transport: jsonrpc, timeoutMs: 2000 }
+endpoints:
+  odoo-main: { retry: { maxAttempts: 50, initialDelayMs: 100, maxDelayMs: 500 }, circuit: { failureThreshold: 3, openMs: 300 } }
+x12:
+  http: { port: 0 }
+  partners:
+    - ${JSON.stringify({ ...profile, endpoint: `${supplier.url}/x12` })}
+suppliers:
+  - { vendorRef: MEDSUPPLY, channel: x12, partner: medsupply }
+flows:
+  replenishment: { groupWindowSeconds: 1 }
+governance:
+  tokenization:
+    keys: [{ id: k1, secret: "\${env:PTK}" }]
+    activeKeyId: k1
+routes:
+  - { source: mllp, type: "SIU^*", lane: critical, flow: demand }
+  - { source: "fhir:*", type: "FHIR_*", lane: critical, flow: demand }
+  - { lane: standard, flow: noop }
+`,
+    { DATABASE_URL: db.url, CARELANE_ADMIN_TOKEN: ADMIN, ODOO_KEY: 'sim-admin-api-key', PTK: 'tokenization-secret-for-demand-flow-tests-0123' },
+  );
+  const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
+  app = await startCarelane({ config, origin: 'test' }, { log });
+
+  const actor = { actor: 'test', source: 'test setup' };
+  await applyMappings(app.database.pool, 'locations', [
+    { ehrSystem: 'facility:NORTH', ehrCode: 'OR-3', site: 'north', odooConnection: 'odoo-main', storeroomLocationId: odoo.seeded.stockLocationId, destinationLocationId: odoo.seeded.wardLocationId, pickingTypeId: odoo.seeded.internalPickingTypeId },
+    { ehrSystem: '', ehrCode: 'Location/WARD-5', site: 'north', odooConnection: 'odoo-main', storeroomLocationId: odoo.seeded.stockLocationId, destinationLocationId: odoo.seeded.wardLocationId, pickingTypeId: odoo.seeded.internalPickingTypeId },
+  ], actor);
+  await applyMappings(app.database.pool, 'items', [
+    { ehrSystem: 'http://north.example/items', ehrCode: 'G44', odooProductId: products['item:gauze']! },
+    { ehrSystem: 'http://north.example/items', ehrCode: 'DRP', odooProductId: products['item:drape']! },
+  ], actor);
+  await applyMappings(app.database.pool, 'preference-cards', [
+    { site: 'north', procedureSystem: 'CPT', procedureCode: '29881', lines: [{ system: 'http://north.example/items', code: 'G44', quantity: 4 }, { system: 'http://north.example/items', code: 'DRP', quantity: 3 }] },
+  ], actor);
+  await applyMappings(app.database.pool, 'supplier-items', [{ vendorRef: 'MEDSUPPLY', sku: 'MS-DRAPE-01', odooProductId: products['item:drape']! }], actor);
+}, 60_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await supplier?.close();
+  await odoo?.close();
+  await db?.drop();
+});
+
+describe('clinical demand → reservation → replenishment → purchase order', () => {
+  it('SIU^S12 over MLLP reserves the preference card in Odoo; the shortfall becomes a PO and an 850 at the supplier', async () => {
+    const [ack] = await sendMllp('127.0.0.1', app.mllpPort!, [siu('S12', 'APT-100')]);
+    expect(ack).toContain('MSA|AA');
+    const key = 'SCHED^NORTH|F-APT-100';
+    const reserved = await waitFor(async () => {
+      const row = await demand(key);
+      return row && row.status !== 'requested' && row;
+    }, 15_000, 'the reservation');
+    // 100 gauze on hand, 1 drape for 3 wanted: partial
+    expect(reserved.status).toBe('partial');
+    expect(reserved.lines).toEqual([
+      { productId: products['item:gauze'], quantity: 4, reserved: 4 },
+      { productId: products['item:drape'], quantity: 3, reserved: 1 },
+    ].sort((a, b) => a.productId! - b.productId!));
+    const [picking] = await pickings(`reservation:${key}`);
+    expect(picking).toMatchObject({ state: 'confirmed', scheduled_date: '2026-12-01 09:00:00' });
+
+    const order = await waitFor(() => supplier.orders.size > 0 && [...supplier.orders.values()][0], 20_000, 'the 850 at the supplier');
+    expect(order.via).toBe('x12');
+    expect(order.order.lines).toHaveLength(1);
+    expect(order.order.lines[0]).toMatchObject({ quantity: 2, product: { vendorPartNumber: 'MS-DRAPE-01' } });
+    const pos = await odoo.records('purchase.order', ['name', 'state', 'origin']);
+    expect(pos).toHaveLength(1);
+    expect(pos[0]).toMatchObject({ state: 'purchase', name: order.order.poNumber });
+
+    // The timeline follows the demand into the purchase order it shares.
+    const timeline = await api<{ related: Array<{ relation: string }>; entries: Array<{ kind: string; what: string }> }>(`/api/v1/transactions/${encodeURIComponent(reserved.correlation_id)}`);
+    expect(timeline.status).toBe(200);
+    expect(timeline.body.related).toEqual([expect.objectContaining({ relation: 'purchase_order' })]);
+    const kinds = new Set(timeline.body.entries.map((e) => e.kind));
+    for (const kind of ['message', 'stage', 'delivery', 'demand', 'purchase_order']) expect(kinds).toContain(kind);
+    expect(timeline.body.entries.map((e) => e.what)).toEqual(expect.arrayContaining([expect.stringMatching(/^x12\.send_850/)]));
+  });
+
+  it('the same SIU again (a re-send with a new control id) and a replay change nothing; S13 moves the date; S15 releases', async () => {
+    const key = 'SCHED^NORTH|F-APT-100';
+    const again = siu('S12', 'APT-100').replace('M-APT-100-S12', 'RESENT-1');
+    await sendMllp('127.0.0.1', app.mllpPort!, [again]);
+    await waitFor(async () => {
+      const { rows } = await app.database.pool.query(`select status from carelane.messages where external_id = 'RESENT-1-20261201090000' and status = 'processed'`);
+      return rows.length === 1;
+    }, 10_000, 'the re-sent message processed');
+    expect(await pickings(`reservation:${key}`)).toHaveLength(1);
+
+    // A forced replay of the original booking runs the flow again: the demand row says it is already reserved.
+    const replay = await fetch(`${app.httpUrl}/api/v1/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ filter: { source: 'mllp', type: 'SIU^S12' }, limit: 1, dryRun: false, force: true, reason: 'test: replay must not reserve twice' }),
+    });
+    expect(replay.status).toBe(200);
+    await waitFor(async () => {
+      const { rows } = await app.database.pool.query(`select 1 from carelane.message_stages where stage like '%already reserved as asked%'`);
+      return rows.length >= 2;
+    }, 10_000, 'the replayed flow deciding nothing');
+    expect(await pickings(`reservation:${key}`)).toHaveLength(1);
+    expect(await odoo.records('purchase.order')).toHaveLength(1);
+
+    await sendMllp('127.0.0.1', app.mllpPort!, [siu('S13', 'APT-100', '20261202100000')]);
+    await waitFor(async () => (await pickings(`reservation:${key}`))[0]?.scheduled_date === '2026-12-02 10:00:00', 10_000, 'the moved date');
+
+    await sendMllp('127.0.0.1', app.mllpPort!, [siu('S15', 'APT-100', '20261202100000')]);
+    await waitFor(async () => (await pickings(`reservation:${key}`))[0]?.state === 'cancel', 10_000, 'the released reservation');
+    expect((await demand(key))!.status).toBe('cancelled');
+    // the released drape is free again
+    const quants = (await odoo.records('stock.quant', ['product_id', 'reserved_quantity'])).filter((q) => (q.product_id as [number])[0] === products['item:drape']);
+    expect(quants.reduce((sum, q) => sum + Number(q.reserved_quantity), 0)).toBe(0);
+  });
+
+  it('a FHIR SupplyRequest with an unmapped item parks as mapping_failure, and completes once the mapping is added', async () => {
+    const supplyRequest = {
+      resourceType: 'SupplyRequest',
+      id: 'sr-1',
+      status: 'active',
+      itemCodeableConcept: { coding: [{ system: 'http://north.example/items', code: 'SUT30', display: 'Suture 3-0' }] },
+      quantity: { value: 5 },
+      deliverTo: { reference: 'Location/WARD-5' },
+      authoredOn: '2026-11-24T08:00:00Z',
+    };
+    const response = await fetch(`${app.fhirUrl}/fhir/ehr-north/SupplyRequest`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(supplyRequest) });
+    expect(response.status).toBe(200);
+    const parked = await waitFor(async () => {
+      const { rows } = await app.database.pool.query<{ id: string; detail: { unmapped: unknown[] } }>(`select id, detail from carelane.exceptions where type = 'mapping_failure' and status = 'open'`);
+      return rows[0];
+    }, 10_000, 'the parked demand');
+    expect(parked.detail.unmapped).toEqual([{ kind: 'item', system: 'http://north.example/items', code: 'SUT30' }]);
+    const failures = await api<{ failures: Array<{ code: string; count: number }> }>('/api/v1/mapping-failures');
+    expect(JSON.stringify(failures.body)).toContain('SUT30');
+
+    await odoo.seedQuant({ productId: products['item:suture']!, locationId: odoo.seeded.stockLocationId, quantity: 50 });
+    await applyMappings(app.database.pool, 'items', [{ ehrSystem: 'http://north.example/items', ehrCode: 'SUT30', odooProductId: products['item:suture']! }], { actor: 'integrator', source: 'test' });
+    const key = 'fhir:ehr-north|SupplyRequest/sr-1';
+    const row = await waitFor(async () => {
+      const r = await demand(key);
+      return r && r.status === 'reserved' && r;
+    }, 15_000, 'the replayed demand reserved');
+    expect(row.lines).toEqual([{ productId: products['item:suture'], quantity: 5, reserved: 5 }]);
+    const { rows } = await app.database.pool.query(`select status, resolved_by from carelane.exceptions where id = $1`, [parked.id]);
+    expect(rows[0]).toMatchObject({ status: 'resolved', resolved_by: 'system:crosswalks' });
+  });
+
+  it('a true duplicate (new id, same patient, place, items and time) is a duplicate_order, not a second transfer', async () => {
+    await sendMllp('127.0.0.1', app.mllpPort!, [siu('S12', 'APT-200', '20261205080000')]);
+    await waitFor(async () => (await demand('SCHED^NORTH|F-APT-200'))?.status === 'partial' || (await demand('SCHED^NORTH|F-APT-200'))?.status === 'reserved', 15_000, 'the first booking reserved');
+    await sendMllp('127.0.0.1', app.mllpPort!, [siu('S12', 'APT-201', '20261205080000')]);
+    const duplicate = await waitFor(async () => {
+      const { rows } = await app.database.pool.query<{ detail: { duplicateOf: string } }>(`select detail from carelane.exceptions where type = 'duplicate_order'`);
+      return rows[0];
+    }, 10_000, 'the duplicate_order exception');
+    expect(duplicate.detail.duplicateOf).toBe('SCHED^NORTH|F-APT-200');
+    expect(await pickings('reservation:SCHED^NORTH|F-APT-201')).toHaveLength(0);
+  });
+
+  it('Odoo down for a while: nothing lost, nothing duplicated once it is back', async () => {
+    await odoo.setDown(true);
+    const ids = ['APT-300', 'APT-301', 'APT-302'];
+    await sendMllp('127.0.0.1', app.mllpPort!, ids.map((id, i) => siu('S12', id, `2026121${i}070000`)));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await odoo.setDown(false);
+    for (const id of ids) {
+      await waitFor(async () => ['reserved', 'partial'].includes((await demand(`SCHED^NORTH|F-${id}`))?.status ?? ''), 30_000, `${id} reserved after the outage`);
+      expect(await pickings(`reservation:SCHED^NORTH|F-${id}`)).toHaveLength(1);
+    }
+  });
+
+  it('writes no patient identifier or name to the logs, Odoo or the supplier', async () => {
+    const everything = [logLines.join('\n'), JSON.stringify(await odoo.records('stock.picking')), JSON.stringify(await odoo.records('purchase.order')), supplier.sent.map((d) => d.body).join('\n'), JSON.stringify([...supplier.orders.values()])].join('\n');
+    for (const phi of [PATIENT_MRN, 'DOE', 'JANE', '19700101']) expect(everything).not.toContain(phi);
+  });
+});
