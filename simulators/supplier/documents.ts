@@ -117,3 +117,56 @@ export function fromCents(cents: bigint): string {
   const abs = negative ? -cents : cents;
   return `${negative ? '-' : ''}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
 }
+
+/**
+ * The same documents as supplier REST events (docs/supplier-rest.md): what a supplier without EDI posts to
+ * Carelane's webhook. The statuses mirror the 855 above: partial → 'changed' with the confirmed quantity.
+ */
+export function restEvents(order: PurchaseOrder, scenario: SupplierScenario, shipped: ShippedLine[], variance: InvoiceVariance, at: Date): Array<{ eventId: string; type: string; occurredAt: string; data: unknown }> {
+  const ref = order.poNumber.replace(/[^A-Za-z0-9]/g, '');
+  const productOf = (line: PurchaseOrderLine) => ({ gtin: gtinForLine(line), ...(line.product.vendorPartNumber ? { vendorPartNumber: line.product.vendorPartNumber } : {}) });
+  const status = scenario === 'accept' ? 'accepted' : scenario === 'partial' ? 'changed' : scenario === 'backorder' ? 'backordered' : 'rejected';
+  const events: Array<{ eventId: string; type: string; occurredAt: string; data: unknown }> = [
+    {
+      eventId: `ack-${ref}`,
+      type: 'purchase_order.acknowledged',
+      occurredAt: at.toISOString(),
+      data: {
+        poNumber: order.poNumber,
+        poDate: order.orderDate,
+        lines: order.lines.map((line, index) => ({
+          lineNumber: line.lineNumber ?? String(index + 1),
+          orderedQuantity: line.quantity,
+          unitOfMeasure: line.unitOfMeasure,
+          ...(line.unitPrice ? { unitPrice: line.unitPrice } : {}),
+          product: productOf(line),
+          status,
+          quantity: scenario === 'reject' ? 0 : scenario === 'backorder' ? line.quantity : confirmedQuantity(scenario, line.quantity),
+          ...(scenario === 'backorder' ? { date: isoDay(addDays(at, 21)) } : {}),
+        })),
+      },
+    },
+  ];
+  if (shipped.length === 0) return events;
+  events.push({
+    eventId: `asn-${ref}`,
+    type: 'shipment.notified',
+    occurredAt: at.toISOString(),
+    data: {
+      shipmentId: `SH${ref}`,
+      noticeDate: isoDay(at),
+      shippedDate: isoDay(at),
+      billOfLading: `BOLSH${ref}`,
+      items: shipped.map((s) => ({ poNumber: order.poNumber, lineNumber: s.lineNumber, product: { gtin: s.gtin }, quantity: s.quantity, unitOfMeasure: s.line.unitOfMeasure, lots: [{ lot: s.lot, expiryDate: s.expiryDate, quantity: s.quantity }] })),
+    },
+  });
+  let total = 0n;
+  const lines = shipped.map((s) => {
+    const quantity = s.quantity + (variance.quantityDelta ?? 0);
+    const unitCents = toCents(s.line.unitPrice ?? '0') + toCents(variance.unitPriceDelta ?? '0');
+    total += unitCents * BigInt(quantity);
+    return { lineNumber: s.lineNumber, quantity, unitOfMeasure: s.line.unitOfMeasure, unitPrice: fromCents(unitCents), product: { gtin: s.gtin } };
+  });
+  events.push({ eventId: `inv-${ref}`, type: 'invoice.issued', occurredAt: at.toISOString(), data: { invoiceNumber: `INV${ref}`, invoiceDate: isoDay(at), poNumber: order.poNumber, poDate: order.orderDate, lines, totalAmount: fromCents(total) } });
+  return events;
+}

@@ -9,7 +9,8 @@ import {
   type X12PartnerProfile,
 } from '../../src/connectors/x12/index.ts';
 import type { SegmentValues } from '../../src/connectors/x12/writer.ts';
-import { invoice, purchaseOrderAck, shippedLines, shipNotice, type InvoiceVariance, type SupplierScenario } from './documents.ts';
+import { SIGNATURE_HEADER, signBody, verifySignature } from '../../src/connectors/supplier-rest/signature.ts';
+import { invoice, purchaseOrderAck, restEvents, shippedLines, shipNotice, type InvoiceVariance, type SupplierScenario } from './documents.ts';
 
 /**
  * A distributor stand-in (DESIGN.md principle 6: simulators follow the documented behaviour of the system they
@@ -44,10 +45,16 @@ export interface SupplierSimulatorOptions {
   fault?: SupplierFault;
   slowMs?: number;
   now?: () => Date;
+  /**
+   * The REST profile (docs/supplier-rest.md): orders that came in as JSON are answered with signed JSON events
+   * posted to `callbackUrl` (Carelane's /supplier-rest/<id>/events) instead of X12; `verifySecret` is the
+   * secret Carelane signs purchase orders with (an order with a bad signature gets 401).
+   */
+  rest?: { callbackUrl: string; signingSecret: string; verifySecret?: string };
 }
 
 export interface SentDocument {
-  type: '855' | '856' | '810';
+  type: '855' | '856' | '810' | 'purchase_order.acknowledged' | 'shipment.notified' | 'invoice.issued';
   poNumber: string;
   body: string;
   status: number | 'failed';
@@ -118,13 +125,16 @@ export async function startSupplierSimulator(options: SupplierSimulatorOptions):
     const previous = lastSendOf.get(poNumber) ?? Promise.resolve();
     const job = Promise.all([new Promise<void>((resolve) => setTimeout(resolve, afterMs)), previous]).then(async () => {
       let status: number | 'failed' = 'failed';
-      if (options.callbackUrl) {
+      const json = body.startsWith('{');
+      const target = json ? options.rest?.callbackUrl : options.callbackUrl;
+      if (target) {
         // A distributor's gateway retries a failed delivery a few times before giving up.
-        for (let attempt = 0; attempt < 3 && status !== 200 && status !== 204; attempt++) {
-          status = await fetch(options.callbackUrl, { method: 'POST', headers: { 'content-type': 'application/edi-x12' }, body })
+        for (let attempt = 0; attempt < 3 && status !== 200 && status !== 202 && status !== 204; attempt++) {
+          const headers: Record<string, string> = json ? { 'content-type': 'application/json', [SIGNATURE_HEADER]: signBody(options.rest!.signingSecret, body, now()) } : { 'content-type': 'application/edi-x12' };
+          status = await fetch(target, { method: 'POST', headers, body })
             .then((r) => r.arrayBuffer().then(() => r.status))
             .catch(() => 'failed' as const);
-          if (status !== 200 && status !== 204) await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+          if (status !== 200 && status !== 202 && status !== 204) await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
         }
       }
       state.sent.push({ type, poNumber, body, status });
@@ -143,6 +153,11 @@ export async function startSupplierSimulator(options: SupplierSimulatorOptions):
     state.orders.set(order.poNumber, { order, scenario, via });
     const at = now();
     const delays = { ackMs: 0, shipMs: 0, invoiceMs: 0, ...options.delays };
+    if (via === 'rest' && options.rest) {
+      const events = restEvents(order, scenario, shippedLines(order, scenario, at), options.invoiceVariance ?? {}, at);
+      events.forEach((event, index) => send(event.type as SentDocument['type'], order.poNumber, JSON.stringify(event), [delays.ackMs, delays.ackMs + delays.shipMs, delays.ackMs + delays.shipMs + delays.invoiceMs][index]!));
+      return;
+    }
     send('855', order.poNumber, interchangeOf('PR', (c) => purchaseOrderAck(order, scenario, c, at)), delays.ackMs);
     const shipped = shippedLines(order, scenario, at);
     if (shipped.length === 0) return;
@@ -184,7 +199,14 @@ export async function startSupplierSimulator(options: SupplierSimulatorOptions):
     return { status: 200, type: 'application/edi-x12', text: answers.join('') };
   };
 
-  const onRest = (body: Buffer): { status: number; type: string; text: string } => {
+  const onRest = (body: Buffer, signature: string | undefined): { status: number; type: string; text: string } => {
+    if (options.rest?.verifySecret) {
+      try {
+        verifySignature(signature, body, [options.rest.verifySecret], { now: now() });
+      } catch (error) {
+        return { status: 401, type: 'application/json', text: JSON.stringify({ error: 'signature_invalid', message: (error as Error).message }) };
+      }
+    }
     let order: PurchaseOrder;
     try {
       order = fromRestOrder(JSON.parse(body.toString('utf8')) as RestPurchaseOrder);
@@ -205,7 +227,14 @@ export async function startSupplierSimulator(options: SupplierSimulatorOptions):
       if (fault === 'down') return void req.socket.destroy();
       if (fault === '5xx') return void res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' }).end('gateway unavailable\n');
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      const answer = req.method !== 'POST' ? { status: 405, type: 'text/plain', text: 'POST only\n' } : path === '/x12' ? onX12(Buffer.concat(chunks)) : path === '/rest/purchase-orders' ? onRest(Buffer.concat(chunks)) : { status: 404, type: 'text/plain', text: 'not found\n' };
+      const known = /^\/rest\/purchase-orders\/([^/]+)$/.exec(path);
+      const signature = req.headers[SIGNATURE_HEADER] as string | undefined;
+      // GET /rest/purchase-orders/<poNumber>: whether the supplier has the order (Carelane's lookup after a lost answer).
+      const answer = req.method === 'GET' && known
+        ? state.orders.has(decodeURIComponent(known[1]!))
+          ? { status: 200, type: 'application/json', text: JSON.stringify({ poNumber: decodeURIComponent(known[1]!), status: 'received' }) }
+          : { status: 404, type: 'application/json', text: JSON.stringify({ error: 'not_found' }) }
+        : req.method !== 'POST' ? { status: 405, type: 'text/plain', text: 'POST only\n' } : path === '/x12' ? onX12(Buffer.concat(chunks)) : path === '/rest/purchase-orders' ? onRest(Buffer.concat(chunks), signature) : { status: 404, type: 'text/plain', text: 'not found\n' };
       // 'slow': the order is taken (and its documents scheduled) but the answer comes late — the caller's
       // timeout fires after sending, which is the ambiguous case a lookup must settle.
       const reply = () => void (res.writableEnded || res.destroyed ? undefined : res.writeHead(answer.status, { 'content-type': answer.type }).end(answer.text));
