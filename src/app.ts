@@ -12,6 +12,8 @@ import { webhookPostHandler } from './connectors/webhook/index.ts';
 import { odooConnections, odooHandlers } from './connectors/odoo/index.ts';
 import { nextEnvelopeNumbers, raiseSupplierDelays, recordFunctionalAcks, startX12HttpListener, x12Send850Handler } from './connectors/x12/index.ts';
 import { flows } from './flows/index.ts';
+import { masterDataSyncHandler, requestSync, syncPlanFrom } from './flows/master-data/index.ts';
+import { CANONICAL_CONTRACTS, seedCanonicalContracts } from './contracts/canonical/index.ts';
 import { PatientTokenizer, seedAdminToken, SlaMonitor, slaCheckJob } from './governance/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -85,6 +87,8 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     const seeded = await seedAdminToken(database.pool, config.auth.adminToken);
     if (seeded.generated) (options.announce ?? ((line) => process.stdout.write(`${line}\n`)))(`Admin API token (shown once, keep it): ${seeded.generated}`);
 
+    const contracts = await seedCanonicalContracts(database.pool, CANONICAL_CONTRACTS);
+    if (contracts.conflicts.length > 0) log.warn({ conflicts: contracts.conflicts }, 'canonical contracts not seeded into the registry');
     const metrics = new Metrics({
       queueDepth: () => queueDepth(database.pool),
       openExceptions: () => openExceptionCounts(database.pool),
@@ -94,7 +98,10 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     const registry = new HandlerRegistry();
     for (const flow of flows) registry.register(flow);
     registry.register(webhookPostHandler(config));
-    for (const handler of odooHandlers(odooConnections(config.odoo.connections, metrics.registry))) registry.register(handler);
+    const clientFor = odooConnections(config.odoo.connections, metrics.registry);
+    for (const handler of odooHandlers(clientFor)) registry.register(handler);
+    const masterDataSync = syncPlanFrom(config);
+    if (masterDataSync) registry.register(masterDataSyncHandler(clientFor, masterDataSync.settings));
     registry.register(x12Send850Handler(config.x12.partners));
     // EHR write-back: FHIR status / Task (fhir.servers) and HL7 v2 over MLLP (hl7v2.destinations).
     const fhirServerSettings = config.fhir.servers;
@@ -127,6 +134,12 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     if (config.x12.partners.length > 0) {
       // Interchanges whose 997/999 is later than the partner's agreement become supplier_delay exceptions.
       scheduler.add({ name: 'x12-acknowledgment-delays', cron: config.scheduler.jobs.supplierDelays?.cron ?? '*/5 * * * *', run: async () => void (await raiseSupplierDelays(database.pool, config.x12.partners)) });
+    }
+    const syncJob = config.scheduler.jobs.masterDataSync;
+    if (masterDataSync && syncJob?.enabled !== false) {
+      // Master data from its owner (Odoo by default) on the bulk lane; docs/master-data.md.
+      const { connection, lane } = masterDataSync;
+      scheduler.add({ name: 'master-data-sync', cron: syncJob?.cron ?? '*/15 * * * *', run: async () => void (await requestSync(database.pool, { connection, lane, trigger: 'schedule' })) });
     }
     await scheduler.start();
     stops.unshift(() => scheduler.stop());

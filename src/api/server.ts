@@ -15,6 +15,7 @@ import { inboundRoutes } from './routes/inbound.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { reidentifyRoutes } from './routes/reidentify.ts';
 import { contractRoutes } from './routes/contracts.ts';
+import { crosswalkRoutes } from './routes/crosswalks.ts';
 import { OidcVerifier } from '../governance/index.ts';
 import type { Permission } from '../governance/index.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -115,6 +116,7 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
     tokenRoutes(api, context);
     reidentifyRoutes(api, context);
     contractRoutes(api, context);
+    await api.register(crosswalkRoutes(context));
     await api.register(async (inbound) => {
       // Inbound messages are stored byte for byte whatever they claim to be (even broken JSON): the route
       // step validates them later, so a bad one is parked with its evidence instead of bounced unrecorded.

@@ -8,6 +8,7 @@ import { replayMessages } from '../engine/replay.ts';
 import { RESOLUTION_ACTIONS, resolveException, type ResolutionAction } from '../engine/exceptions.ts';
 import { createToken, isRole, verifyAuditChain } from '../governance/index.ts';
 import { printTable, withDatabase } from './database.ts';
+import { crosswalkCommands } from './crosswalks.ts';
 
 const integer = (value: string): number => {
   const n = Number(value);
@@ -185,6 +186,8 @@ program
       if (!result.ok) process.exitCode = 1;
     });
   });
+
+crosswalkCommands(program, configPath, cliActor);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(error.message);

@@ -349,6 +349,29 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    // Master data and crosswalks (issue 6, docs/master-data.md): who owns each domain, and the batch sync from Odoo.
+    masterData: Type.Object(
+      {
+        owners: Type.Object(
+          {
+            items: Type.Enum(['odoo', 'ehr', 'carelane'], { default: 'odoo', description: 'system of record of items; only an Odoo-owned domain is synced from Odoo' }),
+            vendors: Type.Enum(['odoo', 'carelane'], { default: 'odoo' }),
+            locations: Type.Enum(['odoo', 'ehr', 'carelane'], { default: 'odoo' }),
+          },
+          { ...Strict, default: {} },
+        ),
+        sync: Type.Object(
+          {
+            connection: Type.Optional(Type.String({ description: 'the odoo.connections name that owns items and vendors; default the first one' })),
+            lane: Type.String({ default: 'bulk', description: 'lane the sync runs on; never the critical lane' }),
+            batchSize: Type.Integer({ minimum: 1, maximum: 5000, default: 200, description: 'records per Odoo round trip' }),
+            timeBudgetMs: Type.Integer({ minimum: 100, default: 3000, description: 'work per delivery before the sync hands on to its next delivery' }),
+          },
+          { ...Strict, default: {} },
+        ),
+      },
+      { ...Strict, default: {} },
+    ),
     odoo: Type.Object(
       {
         connections: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_.-]*$' }), OdooConnectionSchema, {

@@ -18,6 +18,8 @@ export const PERMISSIONS = [
   'contracts:read',
   'contracts:propose',
   'contracts:approve',
+  // crosswalks and master data (issue 6): create, change, remove and import mappings; start a sync
+  'mappings:write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -26,7 +28,7 @@ export type Role = (typeof ROLES)[number];
 
 const MATRIX: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
-  integrator: ['messages:read', 'messages:read_payload', 'messages:ingest', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'replay:force', 'config:read', 'audit:read', 'contracts:read', 'contracts:propose'],
+  integrator: ['messages:read', 'messages:read_payload', 'messages:ingest', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'replay:force', 'config:read', 'audit:read', 'contracts:read', 'contracts:propose', 'mappings:write'],
   operator: ['messages:read', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'config:read', 'contracts:read'],
   auditor: ['messages:read', 'exceptions:read', 'config:read', 'audit:read', 'contracts:read'],
   viewer: ['messages:read', 'exceptions:read', 'contracts:read'],

@@ -67,7 +67,7 @@ export async function seedCanonicalContracts(pool: pg.Pool, contracts: readonly 
       ]);
       await appendAudit(tx, {
         actor: SEED_ACTOR,
-        action: 'contract.activate',
+        action: 'contracts.seed',
         targetType: 'contract',
         targetId: label,
         reason: 'canonical contract shipped with Carelane',

@@ -15,6 +15,7 @@ export {
   masterDataSyncHandler,
   requestSync,
   runSyncNow,
+  syncPlanFrom,
   type MasterDataDomain,
   type MissingReference,
   type SyncRun,

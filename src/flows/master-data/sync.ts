@@ -4,6 +4,7 @@ import { toGtin14 } from '../../connectors/gs1/index.ts';
 import type { DeliveryHandler, NewDelivery } from '../../engine/handlers.ts';
 import { enqueueDeliveries } from '../../store/queue.ts';
 import type { Queryable } from '../../store/database.ts';
+import type { CarelaneConfig } from '../../config/index.ts';
 import { applyMappings } from './mappings.ts';
 import type { ItemMapping, SupplierItemMapping } from './kinds.ts';
 
@@ -171,6 +172,12 @@ async function syncSlice(pool: pg.Pool, client: OdooClient, connection: string, 
   const owns = (domain: MasterDataDomain) => settings.domains.includes(domain);
   const order: Stage[] = ['products', 'vendors', 'verify'];
   let stage = payload.stage;
+  if (stage === 'products' && payload.step === 0) {
+    // Odoo's write_date has one-second resolution, so a record written in the cursor's second after the last
+    // run read it, with a lower id, would sit behind the keyset cursor for ever: every run re-reads the
+    // cursor's second from its first id (idempotent: unchanged mappings are left as they are).
+    await pool.query(`update carelane.odoo_cursors set last_id = 0 where connection = $1 and model = any ($2::text[])`, [connection, [PRODUCT_CURSOR, VENDOR_CURSOR]]);
+  }
   for (;;) {
     if (stage === 'products' && owns('items')) {
       while (Date.now() < deadline) {
@@ -297,4 +304,16 @@ async function verifyReferences(pool: pg.Pool, client: OdooClient, connection: s
     await addCounts(pool, runId, { locationsRead: locations.length });
   }
   return missing;
+}
+
+/** Where and how the sync runs, from carelane.yaml (masterData, odoo.connections); undefined without Odoo. */
+export function syncPlanFrom(config: CarelaneConfig): { connection: string; lane: string; settings: SyncSettings } | undefined {
+  const { owners, sync } = config.masterData;
+  const connection = sync.connection ?? Object.keys(config.odoo.connections)[0];
+  if (!connection) return undefined;
+  const lanes = config.engine.lanes;
+  // the configured lane, else the lowest-priority one: a sync must never take the critical lane's workers
+  const lane = lanes[sync.lane] ? sync.lane : Object.entries(lanes).sort(([, a], [, b]) => a.priority - b.priority)[0]![0];
+  const domains = (['items', 'vendors', 'locations'] as const).filter((domain) => owners[domain] === 'odoo');
+  return { connection, lane, settings: { domains, batchSize: sync.batchSize, timeBudgetMs: sync.timeBudgetMs } };
 }
