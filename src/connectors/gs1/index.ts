@@ -5,3 +5,4 @@ export {
   type Gs1Element, type Gs1ProductData,
 } from './element-string.ts';
 export { parseDigitalLink, toDigitalLink } from './digital-link.ts';
+export { parseHibc, isHibc, hibcCheckCharacter, type HibcData, type ParseHibcOptions } from './hibcc.ts';
