@@ -20,8 +20,8 @@ export function crosswalkCommands(program: Command, configPath: () => string | u
         } catch (error) {
           if (!(error instanceof CsvImportError)) throw error;
           for (const problem of error.problems) console.error(`${file}:${problem.line}${problem.column ? ` (${problem.column})` : ''}: ${problem.message}`);
-          console.error(`nothing imported: ${error.problems.length} problem(s)`);
-          process.exitCode = 1;
+          // thrown, not process.exitCode: the shared error path exits 1 (an exit code set here did not survive)
+          throw new Error(`nothing imported from ${file}: ${error.problems.length} problem(s)`);
         }
       });
     });
