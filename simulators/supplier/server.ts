@@ -20,8 +20,10 @@ import { invoice, purchaseOrderAck, restEvents, shippedLines, shipNotice, type I
  *   the functional group (ASC X12 acknowledgment rules: every received group is acknowledged, an accepted set
  *   is then processed); an interchange seen before (same sender, same ISA13) is a duplicate (X12.5): it gets
  *   the same acknowledgment again and is not processed a second time.
- * - POST /rest/purchase-orders with a JSON purchase order (the REST variant): 202 with a JSON receipt;
- *   Idempotency-Key / poNumber deduplicate.
+ * - POST /rest/purchase-orders with a JSON purchase order (the REST profile, docs/supplier-rest.md): 202 with a
+ *   JSON receipt, 200 for an order it already has (poNumber); with `rest.verifySecret` a bad Carelane-Signature
+ *   is 401. GET /rest/purchase-orders/<poNumber> answers 200 or 404. With `rest.callbackUrl`, REST orders are
+ *   answered by signed JSON events (acknowledgment, ship notice, invoice) instead of X12.
  * Then, per scenario (by PO-number prefix, else the default): an 855 after `delays.ackMs`, an 856 with lots and
  * expiry after `delays.shipMs`, an 810 (with the configured price/quantity variance) after `delays.invoiceMs`,
  * each POSTed as its own interchange to `callbackUrl` (Carelane's POST /x12/<partner>). Rejected and
