@@ -250,5 +250,11 @@ describe('master-data sync from Odoo', () => {
     // the sync ran as deliveries on the bulk lane, never the critical one
     const lanes = await db.pool.query(`select distinct lane from carelane.deliveries where action = 'master_data.sync'`);
     expect(lanes.rows).toEqual([{ lane: 'bulk' }]);
+
+    // a run whose delivery ended without finishing it (parked, cancelled) does not block the next one
+    const stuck = await db.pool.query(`insert into carelane.master_data_sync_runs (connection, trigger, status) values ('odoo-main', 'test', 'running') returning id::int as id`);
+    const third = await runSync();
+    expect(third.id).toBeGreaterThan(stuck.rows[0].id);
+    expect((await db.pool.query(`select status from carelane.master_data_sync_runs where id = $1`, [stuck.rows[0].id])).rows[0].status).toBe('failed');
   });
 });

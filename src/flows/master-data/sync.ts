@@ -83,8 +83,14 @@ export async function requestSync(pool: pg.Pool, options: { connection: string; 
     await client.query('select pg_advisory_xact_lock(7310006, hashtext($1))', [options.connection]);
     const running = await listSyncRuns(client, { connection: options.connection, status: 'running', limit: 1 });
     if (running[0]) {
-      await client.query('commit');
-      return { run: running[0], started: false };
+      // still going while one of its deliveries waits or runs; a run whose delivery was parked or cancelled is
+      // failed here, so one stuck run cannot block every later one
+      const alive = await client.query(`select 1 from carelane.deliveries where correlation_id = $1 and status in ('pending', 'running') limit 1`, [`master-data-sync-${running[0].id}`]);
+      if (alive.rowCount) {
+        await client.query('commit');
+        return { run: running[0], started: false };
+      }
+      await client.query(`update carelane.master_data_sync_runs set status = 'failed', finished_at = now(), error = coalesce(error, 'its delivery ended without finishing the run') where id = $1`, [running[0].id]);
     }
     const { rows } = await client.query<{ id: number }>(`insert into carelane.master_data_sync_runs (connection, trigger, status) values ($1, $2, 'running') returning id::int as id`, [
       options.connection,
