@@ -11,7 +11,8 @@ import { Scheduler, housekeepingJob, retentionJob } from './engine/scheduler.ts'
 import { webhookPostHandler } from './connectors/webhook/index.ts';
 import { odooConnections, odooHandlers } from './connectors/odoo/index.ts';
 import { nextEnvelopeNumbers, raiseSupplierDelays, recordFunctionalAcks, startX12HttpListener, x12Send850Handler } from './connectors/x12/index.ts';
-import { flows } from './flows/index.ts';
+import { businessFlows, flows, releaseApprovedOrders, reconcilePartialReservations } from './flows/index.ts';
+import { PgMasterDataLookup } from './flows/master-data/crosswalks.ts';
 import { masterDataSyncHandler, requestSync, syncPlanFrom } from './flows/master-data/index.ts';
 import { CANONICAL_CONTRACTS, seedCanonicalContracts } from './contracts/canonical/index.ts';
 import { PatientTokenizer, seedAdminToken, SlaMonitor, slaCheckJob } from './governance/index.ts';
@@ -47,6 +48,8 @@ export interface StartOptions {
   log?: Logger;
   /** where to show a newly generated admin token (once); default stdout */
   announce?: (line: string) => void;
+  /** a database already opened with openDatabase (the demo starts its simulators on it first); stop() closes it */
+  opened?: { database: Database; embedded: EmbeddedServer | undefined };
 }
 
 /** Opens the configured database, or starts the embedded one, and brings its schema up to date. */
@@ -77,7 +80,7 @@ export async function openDatabase(loaded: LoadedConfig, log: Logger): Promise<{
 export async function startCarelane(loaded: LoadedConfig, options: StartOptions = {}): Promise<RunningCarelane> {
   const { config } = loaded;
   const log = options.log ?? createLogger(config.logging.level);
-  const { database, embedded } = await openDatabase(loaded, log);
+  const { database, embedded } = options.opened ?? (await openDatabase(loaded, log));
   if (embedded) takeOverShutdownSignals();
   const stops: Array<() => Promise<void>> = [async () => database.close(), async () => embedded?.stop()];
   const stop = async () => {
@@ -100,6 +103,10 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     registry.register(webhookPostHandler(config));
     const clientFor = odooConnections(config.odoo.connections, metrics.registry);
     for (const handler of odooHandlers(clientFor)) registry.register(handler);
+    const { keys, activeKeyId } = config.governance.tokenization;
+    const tokenizer = keys.length > 0 && activeKeyId ? new PatientTokenizer(keys, activeKeyId) : undefined;
+    const lookup = new PgMasterDataLookup(database.pool);
+    for (const handler of businessFlows({ lookup, tokenizer, clientFor, flows: config.flows, suppliers: config.suppliers })) registry.register(handler);
     const masterDataSync = syncPlanFrom(config);
     if (masterDataSync) registry.register(masterDataSyncHandler(clientFor, masterDataSync.settings));
     registry.register(x12Send850Handler(config.x12.partners));
@@ -110,7 +117,8 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     registry.register(hl7Send);
     registry.register(routeStep(registry, payloadValidators));
     for (const route of config.routes) {
-      if (!registry.get(`flow.${route.flow}`)) throw new Error(`routes: flow "${route.flow}" is not installed (installed: ${flows.map((f) => f.action.slice(5)).join(', ')})`);
+      const installed = registry.actions().filter((action) => action.startsWith('flow.')).map((action) => action.slice(5));
+      if (!registry.get(`flow.${route.flow}`)) throw new Error(`routes: flow "${route.flow}" is not installed (installed: ${installed.join(', ')})`);
     }
 
     const engine = new Engine({ config, pool: database.pool, databaseUrl: database.url, registry, log, metrics });
@@ -135,6 +143,14 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       // Interchanges whose 997/999 is later than the partner's agreement become supplier_delay exceptions.
       scheduler.add({ name: 'x12-acknowledgment-delays', cron: config.scheduler.jobs.supplierDelays?.cron ?? '*/5 * * * *', run: async () => void (await raiseSupplierDelays(database.pool, config.x12.partners)) });
     }
+    if (Object.keys(config.odoo.connections).length > 0) {
+      // Purchase orders held in Odoo for a manager's approval go to the supplier once approved.
+      scheduler.add({ name: 'purchase-order-approvals', cron: config.flows.replenishment.approvalCheckCron, run: async () => void (await releaseApprovedOrders(database.pool, clientFor, config.flows, log)) });
+      if (config.flows.demand.mode === 'hybrid') {
+        // Hybrid mode's batch side: partial reservations are tried again (stock may have arrived since).
+        scheduler.add({ name: 'reservation-reconciliation', cron: config.flows.demand.reconcileCron, run: async () => void (await reconcilePartialReservations(database.pool, config.flows)) });
+      }
+    }
     const syncJob = config.scheduler.jobs.masterDataSync;
     if (masterDataSync && syncJob?.enabled !== false) {
       // Master data from its owner (Odoo by default) on the bulk lane; docs/master-data.md.
@@ -144,8 +160,6 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     await scheduler.start();
     stops.unshift(() => scheduler.stop());
 
-    const { keys, activeKeyId } = config.governance.tokenization;
-    const tokenizer = keys.length > 0 && activeKeyId ? new PatientTokenizer(keys, activeKeyId) : undefined;
     const serverTls = config.server.tls ? readTlsFiles('server.tls', config.server.tls) : undefined;
     const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, tokenizer, engineRunning: () => engine.isRunning }, log, serverTls);
     const listened = await api.listen({ host: config.server.host, port: config.server.port });

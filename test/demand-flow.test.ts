@@ -7,6 +7,7 @@ import { OdooClient, ProductGateway, VendorGateway } from '../src/connectors/odo
 import { applyMappings } from '../src/flows/master-data/mappings.ts';
 import { startOdooSimulator, type OdooSimulator } from '../simulators/odoo/index.ts';
 import { startSupplierSimulator, type SupplierSimulator } from '../simulators/supplier/index.ts';
+import { startEhrSimulator, startHl7Receiver, type EhrSimulator, type Hl7Receiver } from '../simulators/ehr/index.ts';
 import type { X12PartnerProfile } from '../src/connectors/x12/partner-profile.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
@@ -21,6 +22,8 @@ const PATIENT_MRN = '555666';
 let db: TestDatabase;
 let odoo: OdooSimulator;
 let supplier: SupplierSimulator;
+let ehr: EhrSimulator;
+let hl7Ehr: Hl7Receiver;
 let app: RunningCarelane;
 let client: OdooClient;
 const logLines: string[] = [];
@@ -66,6 +69,8 @@ beforeAll(async () => {
   db = await createTestDatabase(embeddedTarget(), 6);
   odoo = await startOdooSimulator({ version: 18, databaseUrl: db.url, schema: 'odoo_demand_flow', reset: true });
   supplier = await startSupplierSimulator({ profile });
+  ehr = await startEhrSimulator();
+  hl7Ehr = await startHl7Receiver();
   client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key', transport: 'jsonrpc' });
 
   const ensured = await new ProductGateway(client).ensure([
@@ -91,6 +96,8 @@ engine: { pollIntervalMs: 50 }
 fhir:
   listener: { port: 0 }
   sources: [{ id: ehr-north }]
+  servers:
+    ehr-north: { url: "${ehr.fhirBaseUrl}" }
 odoo:
   connections:
     odoo-main: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:ODOO_KEY}", transport: jsonrpc, timeoutMs: 2000 }
@@ -102,8 +109,15 @@ x12:
     - ${JSON.stringify({ ...profile, endpoint: `${supplier.url}/x12` })}
 suppliers:
   - { vendorRef: MEDSUPPLY, channel: x12, partner: medsupply }
+hl7v2:
+  destinations:
+    north-ehr: { host: 127.0.0.1, port: ${hl7Ehr.port}, receivingApplication: SCHED, receivingFacility: NORTH, responseTimeoutMs: 2000 }
 flows:
   replenishment: { groupWindowSeconds: 1 }
+  demand:
+    statusBack:
+      - { source: "fhir:ehr-north", fhirServer: ehr-north }
+      - { source: mllp, hl7Destination: north-ehr }
 governance:
   tokenization:
     keys: [{ id: k1, secret: "\${env:PTK}" }]
@@ -136,6 +150,8 @@ routes:
 afterAll(async () => {
   await app?.stop();
   await supplier?.close();
+  await ehr?.close();
+  await hl7Ehr?.close();
   await odoo?.close();
   await db?.drop();
 });
@@ -173,6 +189,11 @@ describe('clinical demand → reservation → replenishment → purchase order',
     const kinds = new Set(timeline.body.entries.map((e) => e.kind));
     for (const kind of ['message', 'stage', 'delivery', 'demand', 'purchase_order']) expect(kinds).toContain(kind);
     expect(timeline.body.entries.map((e) => e.what)).toEqual(expect.arrayContaining([expect.stringMatching(/^x12\.send_850/)]));
+
+    // Status back to the scheduling EHR: ORM^O01, ORC-1 SC, placer number APT-100, ORC-5 HD (partly on order).
+    const told = await waitFor(() => hl7Ehr.processed().find((m) => m.messageType.startsWith('ORM^O01')), 10_000, 'the order status at the EHR');
+    expect(told.answered).toBe('AA');
+    expect(told.text).toMatch(/\rORC\|SC\|APT-100\|F-APT-100\|\|HD\|/);
   });
 
   it('the same SIU again (a re-send with a new control id) and a replay change nothing; S13 moves the date; S15 releases', async () => {
@@ -205,6 +226,7 @@ describe('clinical demand → reservation → replenishment → purchase order',
     await sendMllp('127.0.0.1', app.mllpPort!, [siu('S15', 'APT-100', '20261202100000')]);
     await waitFor(async () => (await pickings(`reservation:${key}`))[0]?.state === 'cancel', 10_000, 'the released reservation');
     expect((await demand(key))!.status).toBe('cancelled');
+    await waitFor(() => hl7Ehr.processed().some((m) => /\rORC\|SC\|APT-100\|[^|]*\|\|CA\|/.test(m.text)), 10_000, 'the cancelled status at the EHR');
     // the released drape is free again
     const quants = (await odoo.records('stock.quant', ['product_id', 'reserved_quantity'])).filter((q) => (q.product_id as [number])[0] === products['item:drape']);
     expect(quants.reduce((sum, q) => sum + Number(q.reserved_quantity), 0)).toBe(0);
@@ -240,6 +262,9 @@ describe('clinical demand → reservation → replenishment → purchase order',
     expect(row.lines).toEqual([{ productId: products['item:suture'], quantity: 5, reserved: 5 }]);
     const { rows } = await app.database.pool.query(`select status, resolved_by from carelane.exceptions where id = $1`, [parked.id]);
     expect(rows[0]).toMatchObject({ status: 'resolved', resolved_by: 'system:crosswalks' });
+    // The FHIR EHR gets a Task about its SupplyRequest saying the supplies are reserved.
+    const task = await waitFor(() => ehr.store.all('Task').find((t) => (t as { focus?: { reference?: string } }).focus?.reference === 'SupplyRequest/sr-1'), 10_000, 'the Task at the EHR');
+    expect(task).toMatchObject({ status: 'in-progress', businessStatus: { coding: [expect.objectContaining({ code: 'reserved' })] } });
   });
 
   it('a true duplicate (new id, same patient, place, items and time) is a duplicate_order, not a second transfer', async () => {
@@ -267,7 +292,7 @@ describe('clinical demand → reservation → replenishment → purchase order',
   });
 
   it('writes no patient identifier or name to the logs, Odoo or the supplier', async () => {
-    const everything = [logLines.join('\n'), JSON.stringify(await odoo.records('stock.picking')), JSON.stringify(await odoo.records('purchase.order')), supplier.sent.map((d) => d.body).join('\n'), JSON.stringify([...supplier.orders.values()])].join('\n');
+    const everything = [logLines.join('\n'), JSON.stringify(await odoo.records('stock.picking')), JSON.stringify(await odoo.records('purchase.order')), supplier.sent.map((d) => d.body).join('\n'), JSON.stringify([...supplier.orders.values()]), hl7Ehr.received.map((m) => m.text).join('\n'), JSON.stringify(ehr.store.all('Task'))].join('\n');
     for (const phi of [PATIENT_MRN, 'DOE', 'JANE', '19700101']) expect(everything).not.toContain(phi);
   });
 });

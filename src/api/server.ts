@@ -16,6 +16,7 @@ import { tokenRoutes } from './routes/tokens.ts';
 import { reidentifyRoutes } from './routes/reidentify.ts';
 import { contractRoutes } from './routes/contracts.ts';
 import { crosswalkRoutes } from './routes/crosswalks.ts';
+import { transactionRoutes } from './routes/transactions.ts';
 import { OidcVerifier } from '../governance/index.ts';
 import type { Permission } from '../governance/index.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -116,6 +117,7 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
     tokenRoutes(api, context);
     reidentifyRoutes(api, context);
     contractRoutes(api, context);
+    transactionRoutes(api, context);
     await api.register(crosswalkRoutes(context));
     await api.register(async (inbound) => {
       // Inbound messages are stored byte for byte whatever they claim to be (even broken JSON): the route

@@ -32,9 +32,11 @@ const configPath = () => program.opts<{ config?: string }>().config;
 
 program
   .command('start')
-  .description('start the engine, HTTP API (:8080) and MLLP listener (:2575); embedded PostgreSQL unless DATABASE_URL is set')
+  .description('start the engine, HTTP API (:8080) and MLLP listener (:2575); embedded PostgreSQL unless DATABASE_URL is set; without a config file, the demo (simulators and a three-site scenario; CARELANE_DEMO=off for the bare engine)')
   .action(async () => {
-    const running = await startCarelane(loadConfig(configPath(), process.env));
+    const loaded = loadConfig(configPath(), process.env);
+    // No config file: the demo profile brings its simulators and scenario (simulators/demo).
+    const running = loaded.origin === 'demo profile' && process.env.CARELANE_DEMO !== 'off' ? await (await import('../../simulators/demo/index.ts')).startDemo(process.env) : await startCarelane(loaded);
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;

@@ -184,6 +184,62 @@ export const FhirSourceSchema = Type.Object(
   Strict,
 );
 
+// The business flows of issue 6 (src/flows/demand, src/flows/replenishment) and how they run.
+const FlowModeSchema = Type.Enum(['direct', 'orchestrated', 'event-driven', 'hybrid'], {
+  default: 'orchestrated',
+  description: 'direct: one step, no queue hop (small sites); orchestrated: each effect a delivery on a lane; event-driven: orchestrated + canonical events published through the outbox; hybrid: event-driven + batch reconciliation',
+});
+
+export const FlowsSchema = Type.Object(
+  {
+    demand: Type.Object(
+      {
+        mode: FlowModeSchema,
+        lane: Type.String({ default: 'critical', description: 'lane of reservations, releases and reschedules' }),
+        duplicateWindowMinutes: Type.Integer({ minimum: 0, default: 10, description: 'a demand with a new id but the same content within this window is a duplicate_order' }),
+        reconcileCron: Type.String({ default: '*/10 * * * *', description: 'hybrid mode: when partial reservations are tried again' }),
+        statusBack: Type.Array(
+          Type.Object(
+            {
+              source: Type.String({ description: 'the inbound source whose demand gets status back: e.g. fhir:ehr-main, mllp, or a prefix ending in *' }),
+              fhirServer: Type.Optional(Type.String({ description: 'fhir.servers name: a Task per demand (or the resource status, with as: status)' })),
+              as: Type.Enum(['task', 'status'], { default: 'task' }),
+              hl7Destination: Type.Optional(Type.String({ description: 'hl7v2.destinations name: ORM^O01 with ORC-1 SC (status changed)' })),
+              lane: Type.String({ default: 'standard' }),
+            },
+            Strict,
+          ),
+          { default: [], description: 'where reservation outcomes are told back to the EHR' },
+        ),
+      },
+      { ...Strict, default: {} },
+    ),
+    replenishment: Type.Object(
+      {
+        mode: FlowModeSchema,
+        lane: Type.String({ default: 'standard' }),
+        groupWindowSeconds: Type.Integer({ minimum: 0, default: 60, description: 'shortfalls for one site and vendor within this window become one purchase order' }),
+        orderpointsCron: Type.Optional(Type.String({ description: 'when reorder rules below minimum are turned into requests; absent = not polled' })),
+        approvalCheckCron: Type.String({ default: '* * * * *', description: 'when orders waiting for approval in Odoo are looked at again' }),
+      },
+      { ...Strict, default: {} },
+    ),
+  },
+  { ...Strict, default: {} },
+);
+
+// How purchase orders reach a vendor: by the vendor's Odoo reference (res.partner.ref).
+export const SupplierChannelSchema = Type.Object(
+  {
+    vendorRef: Type.String({ minLength: 1, description: "the vendor's reference in Odoo (res.partner.ref)" }),
+    channel: Type.Enum(['x12', 'rest']),
+    partner: Type.Optional(Type.String({ description: 'x12: the trading partner id in x12.partners' })),
+    endpoint: Type.Optional(Type.String({ description: 'rest: the supplier endpoint name (endpoints.<name>)' })),
+    shipTo: Type.Optional(Type.Object({ id: Type.String(), idQualifier: Type.Optional(Type.String()) }, { description: 'N1*ST identification, e.g. the site GLN with qualifier UL' })),
+  },
+  Strict,
+);
+
 // A FHIR server Carelane writes status back to (src/connectors/fhir/servers.ts); credentials only as secret references.
 export const FhirServerSchema = Type.Object(
   {
@@ -294,6 +350,8 @@ export const ConfigSchema = Type.Object(
     ),
     endpoints: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_.-]*$' }), EndpointSchema, { default: {} }),
     routes: Type.Array(RouteSchema, { default: [{ lane: 'standard', flow: 'noop' }] }),
+    flows: FlowsSchema,
+    suppliers: Type.Array(SupplierChannelSchema, { default: [], description: 'how confirmed purchase orders reach each vendor' }),
     scheduler: Type.Object(
       {
         jobs: Type.Record(Type.String(), JobSchema, { default: { housekeeping: { cron: '17 * * * *', enabled: true } } }),
@@ -450,6 +508,9 @@ export type OwnersConfig = CarelaneConfig['owners'];
 export type ExceptionOwnersConfig = Static<typeof ExceptionOwnersSchema>;
 export type FhirSourceConfig = Static<typeof FhirSourceSchema>;
 export type FhirSettings = CarelaneConfig['fhir'];
+export type FlowsConfig = CarelaneConfig['flows'];
+export type StatusBackConfig = FlowsConfig['demand']['statusBack'][number];
+export type SupplierChannelConfig = Static<typeof SupplierChannelSchema>;
 export type OdooConnectionSettings = Static<typeof OdooConnectionSchema>;
 export type FhirServerConfig = Static<typeof FhirServerSchema>;
 export type Hl7DestinationConfig = Static<typeof Hl7DestinationSchema>;

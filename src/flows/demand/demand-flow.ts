@@ -9,6 +9,7 @@ import { findDemand, findDuplicateDemand, saveDemandRevision, setDemandSchedule,
 import type { MasterDataLookup } from '../master-data/lookup.ts';
 import { decide, demandKeyOf, type DemandDecision } from './plan-demand.ts';
 import { readDemand } from './read-demand.ts';
+import { statusTargetFor } from './status-back.ts';
 import { afterReservation, reservationCommit, reserveInOdoo, type ReleasePayload, type ReschedulePayload, type ReservePayload } from './reservation-steps.ts';
 
 export interface DemandFlowDependencies {
@@ -47,7 +48,7 @@ export function demandFlow(dependencies: DemandFlowDependencies): DeliveryHandle
         const existing = await findDemand(context.pool, demandKeyOf(signal));
         const decision = await decide(signal, existing, lookup);
         if (decision.kind === 'reserve' && !existing) await refuseDuplicate(context.pool, decision, flows.demand.duplicateWindowMinutes);
-        await plan(planned, signal, decision, delivery.correlationId, delivery.messageId, dependencies, context.signal);
+        await plan(planned, signal, decision, delivery.correlationId, delivery.messageId, message.source, dependencies, context.signal);
       }
       return {
         stages: planned.stages,
@@ -71,9 +72,10 @@ async function refuseDuplicate(pool: pg.Pool, decision: Extract<DemandDecision, 
   });
 }
 
-async function plan(planned: Planned, signal: DemandSignal, decision: DemandDecision, correlationId: string, messageId: number, deps: DemandFlowDependencies, abort: AbortSignal): Promise<void> {
+async function plan(planned: Planned, signal: DemandSignal, decision: DemandDecision, correlationId: string, messageId: number, inboundSource: string, deps: DemandFlowDependencies, abort: AbortSignal): Promise<void> {
   const { flows } = deps;
   const demandKey = demandKeyOf(signal);
+  const statusBack = statusTargetFor(signal, inboundSource, flows.demand.statusBack);
   const step = (action: string, endpoint: string, idempotencyKey: string, payload: unknown): NewDelivery => ({
     lane: flows.demand.lane,
     action,
@@ -101,6 +103,7 @@ async function plan(planned: Planned, signal: DemandSignal, decision: DemandDeci
         destinationLocationId: resolved.location.destinationLocationId,
         lines: resolved.lines,
         ...(signal.scheduledStart ? { scheduledStart: signal.scheduledStart } : {}),
+        ...(statusBack ? { statusBack } : {}),
       };
       planned.commits.push((client) =>
         saveDemandRevision(client, {
@@ -148,7 +151,7 @@ async function plan(planned: Planned, signal: DemandSignal, decision: DemandDeci
       planned.commits.push((client) => setDemandStatus(client, demandKey, decision.status));
       planned.stages.push({ stage: `${demandKey}: ${signal.action === 'no_show' ? 'no-show' : 'cancelled'}, reservation to release`, outcome: 'ok' });
       if (!demand.reservationKey || !demand.odooConnection) return;
-      const payload: ReleasePayload = { demandKey, reservationKey: demand.reservationKey, status: decision.status };
+      const payload: ReleasePayload = { demandKey, reservationKey: demand.reservationKey, status: decision.status, ...(statusBack ? { statusBack } : {}) };
       planned.next.push(step('demand.release', demand.odooConnection, `demand.release:${demand.reservationKey}`, payload));
       return;
     }

@@ -5,6 +5,7 @@ import { appendEvents, type NewEvent } from '../../connectors/events/index.ts';
 import { findByExternalIds, TransferGateway, type OdooClient, type OdooClientFor } from '../../connectors/odoo/index.ts';
 import { setDemandStatus, type DemandLine, type DemandState } from '../../store/demands.ts';
 import type { FlowsConfig } from '../../config/schema.ts';
+import { statusDelivery, type StatusTarget } from './status-back.ts';
 
 /** The payload of a `demand.reserve` delivery: everything needed to reserve, resolved by the demand flow. */
 export interface ReservePayload {
@@ -19,12 +20,15 @@ export interface ReservePayload {
   lines: DemandLine[];
   /** ISO 8601 */
   scheduledStart?: string;
+  /** where the outcome is told back to the EHR, when configured (flows.demand.statusBack) */
+  statusBack?: StatusTarget;
 }
 
 export interface ReleasePayload {
   demandKey: string;
   reservationKey: string;
   status: DemandState;
+  statusBack?: StatusTarget;
 }
 
 export interface ReschedulePayload {
@@ -86,6 +90,11 @@ const publishes = (mode: string): boolean => mode === 'event-driven' || mode ===
 
 /** What follows a reservation: the shortfalls go to replenishment (standard lane), one request per product. */
 export function afterReservation(payload: ReservePayload, result: ReservationResult, correlationId: string, flows: FlowsConfig): NewDelivery[] {
+  const told = payload.statusBack ? [statusDelivery(payload.statusBack, payload.demandKey, payload.reservationKey, result.status, correlationId)] : [];
+  return [...told, ...shortfallRequests(payload, result, correlationId, flows)];
+}
+
+function shortfallRequests(payload: ReservePayload, result: ReservationResult, correlationId: string, flows: FlowsConfig): NewDelivery[] {
   return result.shortfalls.map((short) => {
     const request: ReplenishmentRequestPayload = {
       requestKey: `shortfall:${payload.reservationKey}:${short.productId}`,
@@ -164,6 +173,7 @@ export function releaseStep({ clientFor, flows }: StepDependencies): DeliveryHan
       const found = await new TransferGateway(client).cancel(payload.reservationKey);
       return {
         stages: [{ stage: found ? 'reservation released in Odoo (transfer cancelled)' : 'no transfer existed in Odoo: nothing to release', outcome: 'ok' }],
+        next: payload.statusBack ? [statusDelivery(payload.statusBack, payload.demandKey, payload.reservationKey, 'released', delivery.correlationId)] : [],
         inTransaction: async (tx) => {
           await setDemandStatus(tx, payload.demandKey, payload.status);
           if (publishes(flows.demand.mode)) {

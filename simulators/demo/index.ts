@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { openDatabase, startCarelane, type RunningCarelane } from '../../src/app.ts';
+import { loadConfig, parseConfigText, type ConfigEnvironment } from '../../src/config/index.ts';
+import { OdooClient } from '../../src/connectors/odoo/index.ts';
+import type { X12PartnerProfile } from '../../src/connectors/x12/partner-profile.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
+import { startEhrSimulator, type EhrSimulator } from '../ehr/index.ts';
+import { startOdooSimulator, type OdooSimulator } from '../odoo/index.ts';
+import { startSupplierSimulator, type SupplierSimulator } from '../supplier/index.ts';
+import { DemoDriver } from './driver.ts';
+import { ehrScenario } from './network.ts';
+import { seedDemoNetwork } from './seed.ts';
+
+export { DemoDriver } from './driver.ts';
+export { seedDemoNetwork } from './seed.ts';
+export { PRODUCTS, SITES, ehrScenario } from './network.ts';
+
+const ODOO_CONNECTION = 'odoo-demo';
+const FHIR_SOURCE = 'ehr-clinics';
+
+export interface RunningDemo {
+  carelane: RunningCarelane;
+  odoo: OdooSimulator;
+  supplier: SupplierSimulator;
+  hl7Ehr: EhrSimulator;
+  fhirEhr: EhrSimulator;
+  driver: DemoDriver;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+interface DemoSecrets {
+  fhirChannel: string;
+  tokenization: string;
+}
+
+/** Secrets of this demo installation, made once and kept beside the embedded database (never in the repo). */
+function demoSecrets(dir: string): DemoSecrets {
+  const file = path.join(dir, 'demo-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoSecrets;
+  mkdirSync(dir, { recursive: true });
+  const secrets = { fhirChannel: `Bearer ${randomBytes(24).toString('base64url')}`, tokenization: randomBytes(32).toString('base64url') };
+  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secrets;
+}
+
+const medsupply = (endpoint: string): X12PartnerProfile => ({
+  id: 'medsupply',
+  ours: { qualifier: 'ZZ', id: 'CARELANE', applicationCode: 'CARELANE' },
+  theirs: { qualifier: 'ZZ', id: 'MEDSUPPLY', applicationCode: 'MEDSUPPLY' },
+  version: '005010',
+  transport: 'http',
+  endpoint,
+  acknowledgment: { kind: '999', withinMinutes: 5 },
+  usage: 'T',
+});
+
+/** The demo profile's configuration: the simulators as peers, the demand flows routed, and short windows. */
+function demoConfigText(odoo: OdooSimulator, supplier: SupplierSimulator, x12Port: number, fhirPort: number): string {
+  return `
+profile: demo
+odoo:
+  connections:
+    ${ODOO_CONNECTION}: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:CARELANE_DEMO_ODOO_KEY}" }
+x12:
+  http: { port: ${x12Port} }
+  partners:
+    - ${JSON.stringify(medsupply(`${supplier.url}/x12`))}
+suppliers:
+  - { vendorRef: MEDSUPPLY, channel: x12, partner: medsupply }
+fhir:
+  listener: { port: ${fhirPort} }
+  sources: [{ id: ${FHIR_SOURCE}, secret: "\${env:CARELANE_DEMO_FHIR_SECRET}" }]
+flows:
+  replenishment: { groupWindowSeconds: 15 }
+governance:
+  tokenization:
+    keys: [{ id: demo, secret: "\${env:CARELANE_DEMO_TOKENIZATION_SECRET}" }]
+    activeKeyId: demo
+routes:
+  - { source: mllp, type: "SIU^*", lane: critical, flow: demand }
+  - { source: mllp, type: "ORM^*", lane: critical, flow: demand }
+  - { source: "fhir:*", type: "FHIR_notification_event-notification", lane: critical, flow: demand }
+  - { source: "fhir:*", type: "FHIR_SupplyRequest", lane: critical, flow: demand }
+  - { source: "fhir:*", type: "FHIR_Appointment", lane: critical, flow: demand }
+  - { lane: standard, flow: noop }
+`;
+}
+
+/**
+ * `carelane start` without a config file: the embedded PostgreSQL, the Odoo, supplier and EHR simulators on
+ * it and beside it, Carelane wired to them, the three-site network seeded, and a driver that keeps clinical
+ * events coming, so reservations, shortfalls, purchase orders, 850s and exceptions appear within a minute.
+ * CARELANE_DEMO_DRIVER=off starts everything but the driver; CARELANE_DEMO_INTERVAL_MS sets its pace.
+ */
+export async function startDemo(env: ConfigEnvironment = process.env): Promise<RunningDemo> {
+  const base = loadConfig(undefined, env);
+  const log = createLogger(base.config.logging.level);
+  const opened = await openDatabase(base, log);
+  const stops: Array<() => Promise<void>> = [];
+  let carelaneOwnsDatabase = false;
+  const stop = async () => {
+    for (const step of stops.splice(0).reverse()) await step().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'demo: error while stopping'));
+  };
+  try {
+    const odoo = await startOdooSimulator({ version: 18, databaseUrl: opened.database.url, schema: 'odoo_demo' });
+    stops.push(() => odoo.close());
+    const x12Port = Number(env.CARELANE_DEMO_X12_PORT ?? 4080);
+    const fhirPort = Number(env.CARELANE_DEMO_FHIR_PORT ?? 8090);
+    const supplier = await startSupplierSimulator({
+      profile: medsupply('unused'),
+      callbackUrl: `http://127.0.0.1:${x12Port}/x12/medsupply`,
+      delays: { ackMs: 3_000, shipMs: 20_000, invoiceMs: 40_000 },
+    });
+    stops.push(() => supplier.close());
+
+    const secrets = demoSecrets(path.dirname(path.resolve(base.config.database.dataDir)));
+    const config = parseConfigText(demoConfigText(odoo, supplier, x12Port, fhirPort), {
+      ...env,
+      DATABASE_URL: opened.database.url,
+      CARELANE_DEMO_ODOO_KEY: 'sim-admin-api-key',
+      CARELANE_DEMO_FHIR_SECRET: secrets.fhirChannel,
+      CARELANE_DEMO_TOKENIZATION_SECRET: secrets.tokenization,
+    });
+    const carelane = await startCarelane({ config, origin: 'demo profile' }, { log, opened });
+    // Carelane closes the database and the embedded server: it stops last.
+    stops.unshift(() => carelane.stop());
+    carelaneOwnsDatabase = true;
+
+    const client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key' });
+    await seedDemoNetwork(client, odoo, carelane.database.pool, ODOO_CONNECTION);
+
+    const hl7Ehr = await startEhrSimulator({ scenario: ehrScenario('hl7'), hl7: { host: '127.0.0.1', port: carelane.mllpPort! } });
+    stops.push(() => hl7Ehr.close());
+    const fhirEhr = await startEhrSimulator({
+      scenario: ehrScenario('fhir'),
+      subscriptions: [{ id: 'carelane-demand', endpoint: `${carelane.fhirUrl}/fhir/notify/${FHIR_SOURCE}`, headers: { authorization: secrets.fhirChannel }, resourceTypes: ['Appointment', 'SupplyRequest'], heartbeatMs: 60_000 }],
+    });
+    stops.push(() => fhirEhr.close());
+
+    const driver = new DemoDriver({ hl7Ehr, fhirEhr, intervalMs: Number(env.CARELANE_DEMO_INTERVAL_MS ?? 3000), onError: (error) => log.warn({ err: (error as Error).message }, 'demo driver: step failed') });
+    if (env.CARELANE_DEMO_DRIVER !== 'off') driver.start();
+    stops.push(() => driver.stop());
+    log.info(
+      { odoo: odoo.url, supplier: supplier.url, ehrFhir: fhirEhr.fhirBaseUrl, console: carelane.httpUrl },
+      'demo: three-site network running (North: HL7 v2 over MLLP; Lakeside and Eastside: FHIR subscriptions; Odoo, MedSupply X12 simulators)',
+    );
+    return { carelane, odoo, supplier, hl7Ehr, fhirEhr, driver, log, stop };
+  } catch (error) {
+    await stop();
+    if (!carelaneOwnsDatabase) {
+      await opened.database.close().catch(() => {});
+      await opened.embedded?.stop().catch(() => {});
+    }
+    throw error;
+  }
+}
