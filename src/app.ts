@@ -11,6 +11,8 @@ import { Scheduler, housekeepingJob, retentionJob } from './engine/scheduler.ts'
 import { webhookPostHandler } from './connectors/webhook/index.ts';
 import { odooConnections, odooHandlers } from './connectors/odoo/index.ts';
 import { nextEnvelopeNumbers, raiseSupplierDelays, recordFunctionalAcks, startX12HttpListener, x12Send850Handler } from './connectors/x12/index.ts';
+import { startSupplierRestListener, supplierRestSendPoHandler } from './connectors/supplier-rest/index.ts';
+import { startX12SftpPoller } from './connectors/x12/sftp-transport.ts';
 import { businessFlows, flows, releaseApprovedOrders, reconcilePartialReservations } from './flows/index.ts';
 import { PgMasterDataLookup } from './flows/master-data/crosswalks.ts';
 import { masterDataSyncHandler, requestSync, syncPlanFrom } from './flows/master-data/index.ts';
@@ -110,6 +112,7 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     const masterDataSync = syncPlanFrom(config);
     if (masterDataSync) registry.register(masterDataSyncHandler(clientFor, masterDataSync.settings));
     registry.register(x12Send850Handler(config.x12.partners));
+    registry.register(supplierRestSendPoHandler(config.supplierRest.profiles));
     // EHR write-back: FHIR status / Task (fhir.servers) and HL7 v2 over MLLP (hl7v2.destinations).
     const fhirServerSettings = config.fhir.servers;
     for (const handler of fhirHandlers(fhirServers(fhirServerSettings), { taskIdentifierSystem: (endpoint) => fhirServerSettings[endpoint]?.taskIdentifierSystem ?? TASK_IDENTIFIER_SYSTEM })) registry.register(handler);
@@ -191,6 +194,23 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       });
       x12Url = x12.url;
       stops.unshift(() => x12.close());
+    }
+    for (const partner of config.x12.partners.filter((p) => p.transport === 'sftp')) {
+      const { pool } = database;
+      const poller = startX12SftpPoller({
+        partner,
+        profiles: config.x12.partners,
+        sink: ingest,
+        envelopeNumbers: (id) => nextEnvelopeNumbers(pool, id),
+        onFunctionalAcks: async (p, acks) => void (await recordFunctionalAcks(pool, p.id, acks)),
+        onError: (error) => log.warn({ partner: partner.id, code: error.code, err: error.message }, 'x12 sftp pickup failed; next poll tries again'),
+      });
+      stops.unshift(() => poller.stop());
+    }
+    if (config.supplierRest.profiles.length > 0 && config.supplierRest.http.enabled) {
+      const { host, port } = config.supplierRest.http;
+      const rest = await startSupplierRestListener({ host, port, profiles: config.supplierRest.profiles, sink: ingest });
+      stops.unshift(() => rest.close());
     }
     let fhirUrl: string | undefined;
     if (config.fhir.sources.length > 0 && config.fhir.listener.enabled) {

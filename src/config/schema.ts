@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { X12PartnerProfileSchema } from '../connectors/x12/partner-profile.ts';
+import { SupplierRestProfileSchema } from '../connectors/supplier-rest/profile.ts';
 
 // The whole of carelane.yaml. Defaults live here so `config check`, the docs and the running engine agree.
 // Secrets are never literal values: see SECRET_KEYS in load.ts.
@@ -352,6 +353,20 @@ export const ConfigSchema = Type.Object(
     routes: Type.Array(RouteSchema, { default: [{ lane: 'standard', flow: 'noop' }] }),
     flows: FlowsSchema,
     suppliers: Type.Array(SupplierChannelSchema, { default: [], description: 'how confirmed purchase orders reach each vendor' }),
+    supplierRest: Type.Object(
+      {
+        http: Type.Object(
+          {
+            enabled: Type.Boolean({ default: true, description: 'listen for POST /supplier-rest/<id>/events when profiles are configured' }),
+            host: Type.String({ default: '127.0.0.1' }),
+            port: Type.Integer({ minimum: 0, maximum: 65535, default: 4081 }),
+          },
+          { ...Strict, default: {} },
+        ),
+        profiles: Type.Array(SupplierRestProfileSchema, { default: [], description: 'suppliers and 3PLs without EDI (docs/supplier-rest.md)' }),
+      },
+      { ...Strict, default: {} },
+    ),
     scheduler: Type.Object(
       {
         jobs: Type.Record(Type.String(), JobSchema, { default: { housekeeping: { cron: '17 * * * *', enabled: true } } }),
