@@ -13,6 +13,7 @@ import { odooConnections, odooHandlers } from './connectors/odoo/index.ts';
 import { nextEnvelopeNumbers, raiseSupplierDelays, recordFunctionalAcks, startX12HttpListener, x12Send850Handler } from './connectors/x12/index.ts';
 import { startSupplierRestListener, supplierRestSendPoHandler } from './connectors/supplier-rest/index.ts';
 import { startX12SftpPoller } from './connectors/x12/sftp-transport.ts';
+import { OwnershipRules } from './governance/ownership.ts';
 import { businessFlows, flows, releaseApprovedOrders, reconcilePartialReservations } from './flows/index.ts';
 import { PgMasterDataLookup } from './flows/master-data/crosswalks.ts';
 import { masterDataSyncHandler, requestSync, syncPlanFrom } from './flows/master-data/index.ts';
@@ -108,7 +109,8 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     const { keys, activeKeyId } = config.governance.tokenization;
     const tokenizer = keys.length > 0 && activeKeyId ? new PatientTokenizer(keys, activeKeyId) : undefined;
     const lookup = new PgMasterDataLookup(database.pool);
-    for (const handler of businessFlows({ lookup, tokenizer, clientFor, flows: config.flows, suppliers: config.suppliers })) registry.register(handler);
+    const ownership = new OwnershipRules({ domains: config.masterData.owners, fields: config.masterData.fieldOwners });
+    for (const handler of businessFlows({ lookup, tokenizer, clientFor, flows: config.flows, suppliers: config.suppliers, ownership })) registry.register(handler);
     const masterDataSync = syncPlanFrom(config);
     if (masterDataSync) registry.register(masterDataSyncHandler(clientFor, masterDataSync.settings));
     registry.register(x12Send850Handler(config.x12.partners));

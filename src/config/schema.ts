@@ -433,6 +433,10 @@ export const ConfigSchema = Type.Object(
           },
           { ...Strict, default: {} },
         ),
+        fieldOwners: Type.Record(Type.String({ pattern: '^(items|vendors|locations)\\.[A-Za-z]+$' }), Type.Enum(['odoo', 'ehr', 'carelane', 'supplier']), {
+          default: {},
+          description: 'field-level owners over the domain owner, e.g. "items.lot": ehr; a write by any other system is an ownership_violation',
+        }),
         sync: Type.Object(
           {
             connection: Type.Optional(Type.String({ description: 'the odoo.connections name that owns items and vendors; default the first one' })),

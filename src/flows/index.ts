@@ -6,6 +6,8 @@ import { demandFlow } from './demand/demand-flow.ts';
 import { releaseStep, rescheduleStep, reserveStep } from './demand/reservation-steps.ts';
 import type { MasterDataLookup } from './master-data/lookup.ts';
 import { noopFlow } from './noop.ts';
+import type { OwnershipRules } from '../governance/ownership.ts';
+import { referenceDataFlow } from './reference-data/reference-flow.ts';
 import { placeOrderStep, requestStep } from './replenishment/replenishment-steps.ts';
 import { sendOrderStep } from './replenishment/send-order.ts';
 
@@ -15,6 +17,7 @@ export interface BusinessFlowDependencies {
   clientFor: OdooClientFor;
   flows: FlowsConfig;
   suppliers: readonly SupplierChannelConfig[];
+  ownership: OwnershipRules;
 }
 
 /** The flows a route can name (`flow: <name>` → action `flow.<name>`). */
@@ -34,6 +37,7 @@ export function businessFlows(dependencies: BusinessFlowDependencies): DeliveryH
     requestStep({ clientFor, flows: config }),
     placeOrderStep({ clientFor, flows: config }),
     sendOrderStep(dependencies),
+    referenceDataFlow(dependencies.ownership),
   ];
 }
 
