@@ -14,7 +14,7 @@ import { nextEnvelopeNumbers, raiseSupplierDelays, recordFunctionalAcks, startX1
 import { startSupplierRestListener, supplierRestSendPoHandler } from './connectors/supplier-rest/index.ts';
 import { startX12SftpPoller } from './connectors/x12/sftp-transport.ts';
 import { OwnershipRules } from './governance/ownership.ts';
-import { businessFlows, flows, releaseApprovedOrders, reconcilePartialReservations } from './flows/index.ts';
+import { businessFlows, flows, releaseApprovedOrders, reconcilePartialReservations, requestReorders } from './flows/index.ts';
 import { PgMasterDataLookup } from './flows/master-data/crosswalks.ts';
 import { masterDataSyncHandler, requestSync, syncPlanFrom } from './flows/master-data/index.ts';
 import { CANONICAL_CONTRACTS, seedCanonicalContracts } from './contracts/canonical/index.ts';
@@ -151,6 +151,11 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     if (Object.keys(config.odoo.connections).length > 0) {
       // Purchase orders held in Odoo for a manager's approval go to the supplier once approved.
       scheduler.add({ name: 'purchase-order-approvals', cron: config.flows.replenishment.approvalCheckCron, run: async () => void (await releaseApprovedOrders(database.pool, clientFor, config.flows, log)) });
+      const orderpointsCron = config.flows.replenishment.orderpointsCron;
+      if (orderpointsCron) {
+        // Reorder rules below minimum in the sites' storerooms become replenishment requests.
+        scheduler.add({ name: 'reorder-rules', cron: orderpointsCron, run: async () => void (await requestReorders(database.pool, clientFor, config.flows, log)) });
+      }
       if (config.flows.demand.mode === 'hybrid') {
         // Hybrid mode's batch side: partial reservations are tried again (stock may have arrived since).
         scheduler.add({ name: 'reservation-reconciliation', cron: config.flows.demand.reconcileCron, run: async () => void (await reconcilePartialReservations(database.pool, config.flows)) });

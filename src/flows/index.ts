@@ -43,4 +43,5 @@ export function businessFlows(dependencies: BusinessFlowDependencies): DeliveryH
 
 export { releaseApprovedOrders } from './replenishment/send-order.ts';
 export { reconcilePartialReservations } from './demand/reconcile.ts';
+export { requestReorders } from './replenishment/orderpoints.ts';
 export type { MasterDataLookup } from './master-data/lookup.ts';
