@@ -14,10 +14,10 @@ describe('carelane start (demo profile, embedded PostgreSQL)', () => {
   chmodSync(workDir, 0o755);
   afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-  it('starts, serves HTTP and MLLP, and stops cleanly on Ctrl-C with no PostgreSQL left behind', async () => {
+  it('starts, serves HTTP and MLLP, runs the demo network, and stops cleanly on Ctrl-C with no PostgreSQL left behind', { timeout: 240_000 }, async () => {
     const child = spawn(process.execPath, [cli, 'start'], {
       cwd: workDir,
-      env: { ...process.env, PORT: '0', MLLP_PORT: '0', DATABASE_URL: '', CARELANE_ADMIN_TOKEN: '', CARELANE_CONFIG: '' },
+      env: { ...process.env, PORT: '0', MLLP_PORT: '0', CARELANE_DEMO_X12_PORT: '0', CARELANE_DEMO_FHIR_PORT: '0', CARELANE_DEMO_INTERVAL_MS: '300', DATABASE_URL: '', CARELANE_ADMIN_TOKEN: '', CARELANE_CONFIG: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -42,6 +42,25 @@ describe('carelane start (demo profile, embedded PostgreSQL)', () => {
     expect(ack).toContain('MSA|AA|E2E-0001');
     const listed = (await (await fetch(`${started.http}/api/v1/messages?externalId=E2E-0001`, { headers: { authorization: `Bearer ${token}` } })).json()) as { messages: unknown[] };
     expect(listed.messages).toHaveLength(1);
+
+    // The demo network at work within a minute: procedures booked over MLLP and FHIR are reserved, shortfalls
+    // become purchase orders, the supplier simulator answers the 850 with an 855, and exceptions appear.
+    const api = async <T>(query: string): Promise<T> => (await fetch(`${started.http}${query}`, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<T>;
+    const deadline = Date.now() + 60_000;
+    let seen = { bookings: 0, fhir: 0, acks: 0, exceptions: 0 };
+    while (Date.now() < deadline) {
+      const [bookings, fhir, acks, exceptions] = await Promise.all([
+        api<{ messages: unknown[] }>('/api/v1/messages?source=mllp&type=SIU%5ES12&status=processed'),
+        api<{ messages: unknown[] }>('/api/v1/messages?source=fhir:ehr-clinics&status=processed'),
+        api<{ messages: unknown[] }>('/api/v1/messages?source=x12:medsupply&type=X12_855'),
+        api<{ exceptions: unknown[] }>('/api/v1/exceptions?status=open'),
+      ]);
+      seen = { bookings: bookings.messages.length, fhir: fhir.messages.length, acks: acks.messages.length, exceptions: exceptions.exceptions.length };
+      if (seen.bookings > 0 && seen.fhir > 0 && seen.acks > 0 && seen.exceptions > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(seen, output.slice(-2000)).toEqual({ bookings: expect.any(Number), fhir: expect.any(Number), acks: expect.any(Number), exceptions: expect.any(Number) });
+    for (const [what, count] of Object.entries(seen)) expect(count, what).toBeGreaterThan(0);
 
     const dataDir = path.join(workDir, 'var', 'postgres');
     const postmasterPid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { openDatabase, startCarelane, type RunningCarelane } from '../../src/app.ts';
 import { loadConfig, parseConfigText, type ConfigEnvironment } from '../../src/config/index.ts';
@@ -18,6 +19,20 @@ export { seedDemoNetwork } from './seed.ts';
 export { PRODUCTS, SITES, ehrScenario } from './network.ts';
 
 const ODOO_CONNECTION = 'odoo-demo';
+
+/**
+ * A listener port the simulators must know before Carelane starts (the supplier's callback URL): the given one,
+ * or for '0' a free one picked now (tests run several demos side by side).
+ */
+async function portFrom(value: string | undefined, fallback: number): Promise<number> {
+  if (value === undefined || value === '') return fallback;
+  if (Number(value) !== 0) return Number(value);
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 const FHIR_SOURCE = 'ehr-clinics';
 
 export interface RunningDemo {
@@ -108,8 +123,8 @@ export async function startDemo(env: ConfigEnvironment = process.env): Promise<R
   try {
     const odoo = await startOdooSimulator({ version: 18, databaseUrl: opened.database.url, schema: 'odoo_demo' });
     stops.push(() => odoo.close());
-    const x12Port = Number(env.CARELANE_DEMO_X12_PORT ?? 4080);
-    const fhirPort = Number(env.CARELANE_DEMO_FHIR_PORT ?? 8090);
+    const x12Port = await portFrom(env.CARELANE_DEMO_X12_PORT, 4080);
+    const fhirPort = await portFrom(env.CARELANE_DEMO_FHIR_PORT, 8090);
     const supplier = await startSupplierSimulator({
       profile: medsupply('unused'),
       callbackUrl: `http://127.0.0.1:${x12Port}/x12/medsupply`,

@@ -35,17 +35,24 @@ program
   .description('start the engine, HTTP API (:8080) and MLLP listener (:2575); embedded PostgreSQL unless DATABASE_URL is set; without a config file, the demo (simulators and a three-site scenario; CARELANE_DEMO=off for the bare engine)')
   .action(async () => {
     const loaded = loadConfig(configPath(), process.env);
-    // No config file: the demo profile brings its simulators and scenario (simulators/demo).
-    const running = loaded.origin === 'demo profile' && process.env.CARELANE_DEMO !== 'off' ? await (await import('../../simulators/demo/index.ts')).startDemo(process.env) : await startCarelane(loaded);
+    // Ctrl-C during start-up (the demo seeds for a few seconds) waits for the start to finish, then stops in order.
+    let running: { stop(): Promise<void>; log: { info(data: object, message: string): void } } | undefined;
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      running.log.info({ signal }, 'stopping');
-      void running.stop().then(() => process.exit(0));
+      if (running) void stopAndExit(running, signal);
+    };
+    const stopAndExit = async (target: NonNullable<typeof running>, signal: string) => {
+      target.log.info({ signal }, 'stopping');
+      await target.stop();
+      process.exit(0);
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
+    // No config file: the demo profile brings its simulators and scenario (simulators/demo).
+    running = loaded.origin === 'demo profile' && process.env.CARELANE_DEMO !== 'off' ? await (await import('../../simulators/demo/index.ts')).startDemo(process.env) : await startCarelane(loaded);
+    if (stopping) await stopAndExit(running, 'signal during start-up');
   });
 
 program
