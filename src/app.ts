@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/index.ts';
@@ -167,6 +168,11 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       const { connection, lane } = masterDataSync;
       scheduler.add({ name: 'master-data-sync', cron: syncJob?.cron ?? '*/15 * * * *', run: async () => void (await requestSync(database.pool, { connection, lane, trigger: 'schedule' })) });
     }
+    if (config.events.broker !== 'none') {
+      // Published outbox rows are kept a while for audit, then pruned; unpublished ones never are.
+      const { prunePublishedEvents } = await import('./connectors/events/index.ts');
+      scheduler.add({ name: 'event-outbox-prune', cron: '23 3 * * *', run: async () => void (await prunePublishedEvents(database.pool, new Date(Date.now() - config.events.publishedRetentionDays * 86_400_000))) });
+    }
     await scheduler.start();
     stops.unshift(() => scheduler.stop());
 
@@ -218,6 +224,10 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       const { host, port } = config.supplierRest.http;
       const rest = await startSupplierRestListener({ host, port, profiles: config.supplierRest.profiles, sink: ingest });
       stops.unshift(() => rest.close());
+    }
+    if (config.events.broker !== 'none') {
+      const events = await startEventBus(config.events, database.pool, ingest, log);
+      stops.unshift(() => events.stop());
     }
     let fhirUrl: string | undefined;
     if (config.fhir.sources.length > 0 && config.fhir.listener.enabled) {
@@ -289,4 +299,37 @@ function fhirSourceInPath(url: string | undefined): string {
   const [, root, first = '', second = ''] = new URL(url ?? '/', 'http://x').pathname.split('/');
   if (root !== 'fhir') return '';
   return first === 'notify' && /^[a-z0-9]/.test(second) ? second : first;
+}
+
+/**
+ * The event bus side of event-driven and hybrid modes: the outbox relay publishing committed events to the
+ * broker, and the configured topics consumed into the engine (persist, then ack). Stops consumers first, then
+ * the relay, then the connection.
+ */
+async function startEventBus(settings: CarelaneConfig['events'], pool: pg.Pool, sink: InboundSink, log: Logger): Promise<{ stop(): Promise<void> }> {
+  const { NatsEventBus, RabbitMqEventBus, OutboxRelay, consumeIntoEngine } = await import('./connectors/events/index.ts');
+  const bus = settings.broker === 'nats' ? await NatsEventBus.connect(settings.url ? { servers: settings.url.split(',') } : {}) : await RabbitMqEventBus.connect(settings.url ? { url: settings.url } : {});
+  const relay = new OutboxRelay({ pool, bus, namespace: settings.namespace, onError: (error) => log.warn({ err: (error as Error).message }, 'event relay: publish failed; the events stay in the outbox and are published again') });
+  relay.start();
+  const subscriptions: Array<{ stop(): Promise<void> }> = [];
+  for (const consumer of settings.consume) {
+    subscriptions.push(
+      await consumeIntoEngine({
+        bus,
+        topic: consumer.topic,
+        group: consumer.group,
+        sink,
+        ...(consumer.messageType ? { messageType: consumer.messageType } : {}),
+        onError: (error) => log.warn({ topic: consumer.topic, err: (error as Error).message }, 'event consumer: storing an event failed; it is retried'),
+      }),
+    );
+  }
+  log.info({ broker: settings.broker, consume: settings.consume.map((c) => c.topic) }, 'event bus connected');
+  return {
+    stop: async () => {
+      for (const subscription of subscriptions) await subscription.stop();
+      await relay.stop();
+      await bus.close();
+    },
+  };
 }

@@ -353,6 +353,26 @@ export const ConfigSchema = Type.Object(
     routes: Type.Array(RouteSchema, { default: [{ lane: 'standard', flow: 'noop' }] }),
     flows: FlowsSchema,
     suppliers: Type.Array(SupplierChannelSchema, { default: [], description: 'how confirmed purchase orders reach each vendor' }),
+    events: Type.Object(
+      {
+        broker: Type.Enum(['none', 'nats', 'rabbitmq'], { default: 'none', description: 'where the outbox publishes canonical events (docs/event-bus.md)' }),
+        url: Type.Optional(Type.String({ description: 'nats: server list (host:port, comma-separated); rabbitmq: amqp:// URL (credentials as ${env:...})' })),
+        namespace: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', default: 'carelane', description: 'prefix of event ids; distinct per installation sharing a broker' }),
+        consume: Type.Array(
+          Type.Object(
+            {
+              topic: Type.String({ minLength: 1 }),
+              group: Type.String({ default: 'carelane', description: 'durable consumer (NATS) or queue (RabbitMQ) name' }),
+              messageType: Type.Optional(Type.String({ description: 'the message type routes match on; default the topic' })),
+            },
+            Strict,
+          ),
+          { default: [], description: 'topics consumed into the engine as inbound messages (source events:<broker>:<topic>)' },
+        ),
+        publishedRetentionDays: Type.Integer({ minimum: 1, default: 7, description: 'published outbox rows older than this are pruned' }),
+      },
+      { ...Strict, default: {} },
+    ),
     supplierRest: Type.Object(
       {
         http: Type.Object(
