@@ -4,13 +4,14 @@ import type { MllpBenchResult } from './mllp.ts';
 import type { OdooSyncBenchResult } from './odoo-sync.ts';
 import type { X12BenchResult } from './x12.ts';
 import type { EhrIngestBenchResult } from './ehr-ingest.ts';
+import type { DemandBenchResult } from './demand.ts';
 import { describeMachine, startServer } from './support.ts';
 
 // npm run bench -- queue|mllp|all [--count N] [--workers 2,8] [--connections 1,8] [--claim-batch N]
 //                                 [--boss-batch N] [--boss-poll] [--keep]
 // Prints a plain-text table per benchmark, then one JSON line with every figure, the machine and the date.
 
-const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|ehr-ingest|all> [options]
+const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|ehr-ingest|demand|all> [options]
   --count N          deliveries per queue run (default 50000) / messages per MLLP run (default 20000)
   --workers 2,8      queue: worker counts, run side by side for Carelane and pg-boss
   --claim-batch N    queue: Carelane lane claimBatch (default: the worker count; more changes nothing, the
@@ -23,6 +24,11 @@ const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|ehr-ingest
   --documents N      x12: 856 documents of 1,000 lines to parse and map (default 200)
   --cases N          fuzz: cases per parser property (default 100000)
   --senders 1,8      ehr-ingest: concurrent FHIR/MLLP senders per run (--count default 5000)
+  --rate N           demand: offered demands/s of the paced runs (default: half the baseline burst rate, at most 4)
+  --latency N        demand: simulated Odoo latency per request in ms (default 20); --count default 150 per run
+  --products N       demand: catalogue products in Odoo for the master-data sync (default 20000)
+  --odoo-rate N      demand: odoo connection ratePerSecond for the run (default 200)
+  --odoo-concurrency N  demand: odoo connection maxConcurrency for the run (default 8)
   --keep             keep the scratch databases for inspection`;
 
 const { values, positionals } = parseArgs({
@@ -39,13 +45,18 @@ const { values, positionals } = parseArgs({
     documents: { type: 'string' },
     cases: { type: 'string' },
     senders: { type: 'string', default: '1,8' },
+    rate: { type: 'string' },
+    latency: { type: 'string' },
+    products: { type: 'string' },
+    'odoo-rate': { type: 'string' },
+    'odoo-concurrency': { type: 'string' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 const which = positionals[0] ?? '';
-if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'fuzz', 'ehr-ingest', 'all'].includes(which)) {
+if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'fuzz', 'ehr-ingest', 'demand', 'all'].includes(which)) {
   console.error(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -66,7 +77,7 @@ try {
   console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}`);
   console.log(`node ${machine.node}, PostgreSQL ${machine.postgres} (${machine.database})\n`);
 
-  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult; x12?: X12BenchResult; ehrIngest?: EhrIngestBenchResult } = { machine };
+  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult; x12?: X12BenchResult; ehrIngest?: EhrIngestBenchResult; demand?: DemandBenchResult } = { machine };
   // Each benchmark's modules are loaded only when it runs, so one bench still works while the other's
   // subject (e.g. the MLLP connector) is being changed.
   if (which === 'queue' || which === 'all') {
@@ -108,6 +119,21 @@ try {
     const { runEhrIngestBench, formatEhrIngestResult } = await import('./ehr-ingest.ts');
     results.ehrIngest = await runEhrIngestBench(server, { count: positive(values.count, 'count') ?? 5000, senders: list(values.senders, 'senders'), keep: values.keep, log });
     console.log(formatEhrIngestResult(results.ehrIngest) + '\n');
+  }
+  if (which === 'demand' || which === 'all') {
+    const { runDemandBench, formatDemandResult } = await import('./demand.ts');
+    results.demand = await runDemandBench(server, {
+      count: positive(values.count, 'count') ?? 150,
+      latencyMs: positive(values.latency, 'latency') ?? 20,
+      products: positive(values.products, 'products') ?? 20_000,
+      ...(values.rate ? { rate: positive(values.rate, 'rate')! } : {}),
+      connections: 4,
+      odooRatePerSecond: positive(values['odoo-rate'], 'odoo-rate') ?? 200,
+      odooMaxConcurrency: positive(values['odoo-concurrency'], 'odoo-concurrency') ?? 8,
+      keep: values.keep,
+      log,
+    });
+    console.log(formatDemandResult(results.demand) + '\n');
   }
   if (which === 'fuzz' || which === 'all') {
     const { runFuzzBench, formatFuzzResult } = await import('./fuzz.ts');
