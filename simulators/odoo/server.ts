@@ -229,9 +229,15 @@ export class SimServer {
     const client = await this.settings.pool.connect();
     let result: unknown;
     try {
-      await client.query('begin');
-      // One call = one transaction (D1); concurrent calls queue here instead of Odoo's retry-on-conflict (§1.6).
-      await client.query('select pg_advisory_xact_lock(hashtext($1))', [this.settings.schema]);
+      if (spec.readOnly) {
+        // Reads run side by side, as in Odoo's worker processes, each on its own snapshot (Odoo's cursors are
+        // REPEATABLE READ: odoo/sql_db.py), so a long read (a sync page) never holds up a reservation.
+        await client.query('begin isolation level repeatable read read only');
+      } else {
+        await client.query('begin');
+        // One call = one transaction (D1); concurrent writes queue here instead of Odoo's retry-on-conflict (§1.6).
+        await client.query('select pg_advisory_xact_lock(hashtext($1))', [this.settings.schema]);
+      }
       const env = new Env(client, this.settings.schema, this.settings.version, this.settings.models);
       const context = typeof named.context === 'object' && named.context !== null ? (named.context as Record<string, unknown>) : {};
       result = await spec.run(env, model, ids, args, context);

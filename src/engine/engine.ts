@@ -1,3 +1,4 @@
+import { STANDARD_PRIORITY, withWorkPriority } from '../observability/work-priority.ts';
 import pg from 'pg';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -155,7 +156,9 @@ export class Engine {
       };
       let result: HandlerResult;
       try {
-        result = await withDeadline(attempt(), controller, policy.timeoutMs, delivery);
+        // Peers shared between lanes (the Odoo limiter) serve calls by this lane's priority.
+        const priority = this.options.config.engine.lanes[delivery.lane]?.priority ?? STANDARD_PRIORITY;
+        result = await withDeadline(withWorkPriority(priority, attempt), controller, policy.timeoutMs, delivery);
       } finally {
         onAttemptOver();
       }

@@ -1,7 +1,21 @@
+import { STANDARD_PRIORITY, workPriority } from '../../observability/work-priority.ts';
+
+interface Waiter {
+  admit: () => void;
+  priority: number;
+  seq: number;
+}
+
 /**
  * Per-connection admission: at most `maxConcurrency` round trips in flight and a token bucket of
  * `ratePerSecond` (burst `burst`). Odoo documents no rate limit but its workers are few (reference/odoo.md
  * §1.7), so a connector that floods it slows every user of the ERP.
+ *
+ * Lanes share the connection but not equally (DESIGN.md "Lanes": a bulk flood must not slow the critical
+ * lane): waiting calls are admitted by the priority of the work they belong to (workPriority(): the lane of
+ * the running delivery), first come first served within a priority, and background work (below standard,
+ * the bulk lane) never holds the last `reservedForUrgent` slots, so a reservation finds one free even while a
+ * master-data sync keeps every other slot busy.
  */
 export class RoundTripLimiter {
   private readonly maxConcurrency: number;
@@ -10,31 +24,38 @@ export class RoundTripLimiter {
   private inFlight = 0;
   private tokens: number;
   private refilledAt = Date.now();
-  private readonly waiting: Array<() => void> = [];
+  private readonly reservedForUrgent: number;
+  private readonly waiting: Waiter[] = [];
+  private seq = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(options: { maxConcurrency?: number; ratePerSecond?: number; burst?: number } = {}) {
+  constructor(options: { maxConcurrency?: number; ratePerSecond?: number; burst?: number; reservedForUrgent?: number } = {}) {
     this.maxConcurrency = Math.max(1, options.maxConcurrency ?? 4);
+    this.reservedForUrgent = Math.min(this.maxConcurrency - 1, Math.max(0, options.reservedForUrgent ?? Math.max(1, Math.floor(this.maxConcurrency / 4))));
     this.ratePerSecond = options.ratePerSecond ?? Number.POSITIVE_INFINITY;
     this.burst = Math.max(1, options.burst ?? (Number.isFinite(this.ratePerSecond) ? Math.ceil(this.ratePerSecond) : 1));
     this.tokens = this.burst;
   }
 
   /** `signal` aborted while waiting for a slot: rejects with its reason and the work never starts. */
-  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(work: () => Promise<T>, signal?: AbortSignal, priority: number = workPriority()): Promise<T> {
     await new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const admit = () => {
-        signal?.removeEventListener('abort', leave);
-        resolve();
+      const waiter: Waiter = {
+        admit: () => {
+          signal?.removeEventListener('abort', leave);
+          resolve();
+        },
+        priority,
+        seq: this.seq++,
       };
       const leave = () => {
-        const index = this.waiting.indexOf(admit);
+        const index = this.waiting.indexOf(waiter);
         if (index >= 0) this.waiting.splice(index, 1);
         reject(signal!.reason);
       };
       signal?.addEventListener('abort', leave, { once: true });
-      this.waiting.push(admit);
+      this.waiting.push(waiter);
       this.pump();
     });
     try {
@@ -52,9 +73,20 @@ export class RoundTripLimiter {
     this.refilledAt = now;
   }
 
+  /** The most urgent waiting call (the earliest among equals), or undefined when none may start now. */
+  private next(): Waiter | undefined {
+    let best: Waiter | undefined;
+    for (const waiter of this.waiting) {
+      if (!best || waiter.priority > best.priority || (waiter.priority === best.priority && waiter.seq < best.seq)) best = waiter;
+    }
+    if (!best) return undefined;
+    const limit = best.priority < STANDARD_PRIORITY ? this.maxConcurrency - this.reservedForUrgent : this.maxConcurrency;
+    return this.inFlight < limit ? best : undefined;
+  }
+
   private pump(): void {
     this.refill();
-    while (this.waiting.length > 0 && this.inFlight < this.maxConcurrency) {
+    for (let waiter = this.next(); waiter; waiter = this.next()) {
       if (Number.isFinite(this.ratePerSecond)) {
         if (this.tokens < 1) {
           if (!this.timer) {
@@ -69,7 +101,8 @@ export class RoundTripLimiter {
         this.tokens -= 1;
       }
       this.inFlight += 1;
-      this.waiting.shift()!();
+      this.waiting.splice(this.waiting.indexOf(waiter), 1);
+      waiter.admit();
     }
   }
 }
