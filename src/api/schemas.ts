@@ -95,7 +95,9 @@ export const ExceptionWithSla = Type.Object({
 });
 
 export const ResolveBody = Type.Object({
-  action: Type.Enum(['replay', 'dismiss', 'cancel']),
+  action: Type.Enum(['replay', 'dismiss', 'cancel', 'remap_and_replay', 'accept_variance', 'cancel_po_line', 'adjust_stock'], {
+    description: 'replay/remap_and_replay run the parked delivery again; accept_variance, cancel_po_line and adjust_stock are playbook actions on Odoo (docs/finance.md)',
+  }),
   note: Type.String({ minLength: 1, description: 'why: kept in the audit trail' }),
 });
 

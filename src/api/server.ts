@@ -17,6 +17,7 @@ import { reidentifyRoutes } from './routes/reidentify.ts';
 import { contractRoutes } from './routes/contracts.ts';
 import { crosswalkRoutes } from './routes/crosswalks.ts';
 import { transactionRoutes } from './routes/transactions.ts';
+import { invoiceMatchRoutes } from './routes/invoice-matches.ts';
 import { OidcVerifier } from '../governance/index.ts';
 import type { Permission } from '../governance/index.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -118,6 +119,7 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
     reidentifyRoutes(api, context);
     contractRoutes(api, context);
     transactionRoutes(api, context);
+    invoiceMatchRoutes(api, context);
     await api.register(crosswalkRoutes(context));
     await api.register(async (inbound) => {
       // Inbound messages are stored byte for byte whatever they claim to be (even broken JSON): the route

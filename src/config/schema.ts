@@ -191,6 +191,18 @@ const FlowModeSchema = Type.Enum(['direct', 'orchestrated', 'event-driven', 'hyb
   description: 'direct: one step, no queue hop (small sites); orchestrated: each effect a delivery on a lane; event-driven: orchestrated + canonical events published through the outbox; hybrid: event-driven + batch reconciliation',
 });
 
+// Tolerances of the 3-way match (docs/finance.md): a line is within when its difference is within the percent OR the
+// absolute amount (both 0 = exact).
+const InvoiceToleranceSchema = Type.Object(
+  {
+    pricePercent: Type.Number({ minimum: 0, default: 0, description: 'unit price over the PO price, in percent' }),
+    priceAbsolute: Type.Number({ minimum: 0, default: 0, description: 'unit price over the PO price, in currency' }),
+    quantityPercent: Type.Number({ minimum: 0, default: 0, description: 'invoiced over received quantity, in percent' }),
+    quantityAbsolute: Type.Number({ minimum: 0, default: 0, description: 'invoiced over received quantity, in units' }),
+  },
+  { ...Strict, default: {} },
+);
+
 export const FlowsSchema = Type.Object(
   {
     demand: Type.Object(
@@ -222,6 +234,49 @@ export const FlowsSchema = Type.Object(
         groupWindowSeconds: Type.Integer({ minimum: 0, default: 60, description: 'shortfalls for one site and vendor within this window become one purchase order' }),
         orderpointsCron: Type.Optional(Type.String({ description: 'when reorder rules below minimum are turned into requests; absent = not polled' })),
         approvalCheckCron: Type.String({ default: '* * * * *', description: 'when orders waiting for approval in Odoo are looked at again' }),
+      },
+      { ...Strict, default: {} },
+    ),
+    // Finance and control (issue 7, docs/finance.md): 3-way invoice match, cost allocation, reconciliation, milestones.
+    invoiceMatch: Type.Object(
+      {
+        lane: Type.String({ default: 'standard' }),
+        tolerance: InvoiceToleranceSchema,
+        vendors: Type.Array(Type.Object({ vendorRef: Type.String({ minLength: 1, description: "the vendor's Odoo reference (res.partner.ref)" }), tolerance: InvoiceToleranceSchema }, Strict), {
+          default: [],
+          description: 'tolerances of single vendors, over the default',
+        }),
+      },
+      { ...Strict, default: {} },
+    ),
+    costAllocation: Type.Object(
+      {
+        lane: Type.String({ default: 'bulk' }),
+        cutoffCron: Type.Optional(Type.String({ description: 'when the past days are closed and posted to Odoo (UTC days), e.g. "15 0 * * *"; absent = not scheduled' })),
+        journalId: Type.Optional(Type.Integer({ minimum: 1, description: 'the Odoo journal of the entries (account.journal); default: Odoo picks its miscellaneous journal' })),
+        expenseAccountId: Type.Optional(Type.Integer({ minimum: 1, description: 'account.account debited with the cost of supplies used' })),
+        counterpartAccountId: Type.Optional(Type.Integer({ minimum: 1, description: 'account.account credited (e.g. stock interim / consumption)' })),
+        serviceLines: Type.Record(Type.String(), Type.Integer({ minimum: 1 }), { default: {}, description: 'procedure code → analytic account of the service line (a second analytic plan)' }),
+      },
+      { ...Strict, default: {} },
+    ),
+    reconciliation: Type.Object(
+      {
+        cron: Type.Optional(Type.String({ description: 'when Odoo quants are reconciled against the newest warehouse snapshot of each location; absent = on demand only' })),
+        pageSize: Type.Integer({ minimum: 100, maximum: 50_000, default: 5000, description: 'quants per search_read page' }),
+        sampleLines: Type.Integer({ minimum: 1, maximum: 1000, default: 50, description: 'differences listed in each stock_mismatch exception (all are in carelane.stock_mismatches)' }),
+        tolerance: Type.Number({ minimum: 0, default: 0, description: 'a difference at or below this is not a mismatch' }),
+      },
+      { ...Strict, default: {} },
+    ),
+    milestones: Type.Object(
+      {
+        cron: Type.Optional(Type.String({ description: 'when supplier milestones are computed and thresholds checked; absent = on demand only' })),
+        windowDays: Type.Integer({ minimum: 1, default: 30, description: 'the period the figures cover' }),
+        ackLatencyMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'alert when the average 850 → 855 time is above this' })),
+        asnLeadHours: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'alert when the average 850 → 856 time is above this' })),
+        onTimePercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'alert when fewer orders than this arrived by their promised date' })),
+        fillRatePercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'alert when less of the ordered quantity than this was shipped' })),
       },
       { ...Strict, default: {} },
     ),
@@ -550,6 +605,7 @@ export type FhirSettings = CarelaneConfig['fhir'];
 export type FlowsConfig = CarelaneConfig['flows'];
 export type StatusBackConfig = FlowsConfig['demand']['statusBack'][number];
 export type SupplierChannelConfig = Static<typeof SupplierChannelSchema>;
+export type InvoiceTolerance = Static<typeof InvoiceToleranceSchema>;
 export type OdooConnectionSettings = Static<typeof OdooConnectionSchema>;
 export type FhirServerConfig = Static<typeof FhirServerSchema>;
 export type Hl7DestinationConfig = Static<typeof Hl7DestinationSchema>;

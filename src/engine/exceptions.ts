@@ -2,9 +2,22 @@ import type pg from 'pg';
 import { inTransaction } from '../store/database.ts';
 import { settleMessage } from '../store/queue.ts';
 import { appendAudit } from '../governance/audit.ts';
+import type { OwnershipRules } from '../governance/ownership.ts';
+import { enqueueDeliveries } from '../store/queue.ts';
 
-export const RESOLUTION_ACTIONS = ['replay', 'dismiss', 'cancel'] as const;
+export const RESOLUTION_ACTIONS = ['replay', 'dismiss', 'cancel', 'remap_and_replay', 'accept_variance', 'cancel_po_line', 'adjust_stock'] as const;
 export type ResolutionAction = (typeof RESOLUTION_ACTIONS)[number];
+
+/**
+ * Playbook actions (docs/finance.md "Playbooks") that act on Odoo: resolving with one closes the exception and
+ * enqueues a `playbook.<action>` delivery (src/flows/finance/playbooks.ts) on the Odoo connection, so the effect is
+ * retried, circuit-broken and idempotent like any other (key playbook:<exception id>:<action>).
+ */
+export const PLAYBOOK_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  accept_variance: ['price_variance', 'quantity_variance'],
+  cancel_po_line: ['quantity_variance', 'supplier_delay'],
+  adjust_stock: ['stock_mismatch'],
+};
 
 export interface Resolution {
   action: ResolutionAction;
@@ -12,7 +25,16 @@ export interface Resolution {
   note: string;
 }
 
+export interface ResolveOptions {
+  /** declared ownership: adjust_stock is refused unless the warehouse (supplier) owns stock quantities (items.stock) */
+  ownership?: OwnershipRules;
+  /** lane of playbook deliveries; default standard */
+  lane?: string;
+}
+
 export class ExceptionNotOpenError extends Error {}
+/** The action does not apply to this exception (wrong type, or ownership forbids it): nothing was changed. */
+export class ResolutionRefusedError extends Error {}
 
 /**
  * Closes an exception, recording who, when, what action and why (audited):
@@ -20,18 +42,43 @@ export class ExceptionNotOpenError extends Error {}
  * - dismiss: accepted as it is; the delivery stays parked for the record;
  * - cancel: the delivery is cancelled and will never run.
  */
-export async function resolveException(pool: pg.Pool, id: number, resolution: Resolution): Promise<{ deliveryId: number | null; messageId: number | null }> {
+export async function resolveException(pool: pg.Pool, id: number, resolution: Resolution, options: ResolveOptions = {}): Promise<{ deliveryId: number | null; messageId: number | null }> {
   if (!resolution.note.trim()) throw new Error('resolving an exception needs a note saying why');
   return inTransaction(pool, async (tx) => {
-    const { rows } = await tx.query<{ delivery_id: number | null; message_id: number | null; type: string }>(
-      `update carelane.exceptions set status = 'resolved', resolved_at = now(), resolved_by = $2, resolution_action = $3, resolution_note = $4
-       where id = $1 and status = 'open' returning delivery_id, message_id, type`,
+    const { rows } = await tx.query<{ delivery_id: number | null; message_id: number | null; type: string; correlation_id: string | null; detail: Record<string, unknown> | null; endpoint: string | null }>(
+      `update carelane.exceptions e set status = 'resolved', resolved_at = now(), resolved_by = $2, resolution_action = $3, resolution_note = $4
+       where e.id = $1 and e.status = 'open'
+       returning e.delivery_id, e.message_id, e.type, e.correlation_id, e.detail, (select d.endpoint from carelane.deliveries d where d.id = e.delivery_id) as endpoint`,
       [id, resolution.actor, resolution.action, resolution.note],
     );
     const exception = rows[0];
     if (!exception) throw new ExceptionNotOpenError(`exception ${id} does not exist or is already resolved`);
+    const playbookTypes = PLAYBOOK_ACTIONS[resolution.action];
+    if (playbookTypes) {
+      if (!playbookTypes.includes(exception.type)) throw new ResolutionRefusedError(`${resolution.action} applies to ${playbookTypes.join(', ')} exceptions, not ${exception.type}`);
+      // Odoo owns stock quantities unless declared otherwise (DESIGN.md principle 5): then a difference is reported only.
+      const stockOwner = options.ownership?.ownerOf('items', 'stock') ?? 'odoo';
+      if (resolution.action === 'adjust_stock' && stockOwner !== 'supplier') {
+        throw new ResolutionRefusedError(`stock quantities are owned by ${stockOwner} (masterData.fieldOwners "items.stock"): Carelane reports the difference and does not adjust Odoo`);
+      }
+      const endpoint = await playbookEndpoint(tx, exception.detail, exception.endpoint);
+      if (!endpoint) throw new ResolutionRefusedError(`exception ${id} names no Odoo connection to ${resolution.action} on`);
+      await enqueueDeliveries(tx, [
+        {
+          lane: options.lane ?? 'standard',
+          action: `playbook.${resolution.action}`,
+          endpoint,
+          idempotencyKey: `playbook:${id}:${resolution.action}`,
+          correlationId: exception.correlation_id ?? `exception-${id}`,
+          messageId: exception.message_id,
+          payload: { exceptionId: id, type: exception.type, detail: exception.detail ?? {}, actor: resolution.actor, note: resolution.note },
+        },
+      ]);
+      // The playbook supersedes the parked delivery: it will never run as it was.
+      if (exception.delivery_id !== null) await tx.query(`update carelane.deliveries set status = 'cancelled', completed_at = now() where id = $1 and status = 'exception'`, [exception.delivery_id]);
+    }
     if (exception.delivery_id !== null) {
-      if (resolution.action === 'replay') {
+      if (resolution.action === 'replay' || resolution.action === 'remap_and_replay') {
         await tx.query(
           `update carelane.deliveries set status = 'pending', attempts = 0, run_after = now(), completed_at = null
            where id = $1 and status = 'exception'`,
@@ -50,7 +97,7 @@ export async function resolveException(pool: pg.Pool, id: number, resolution: Re
         'ok',
         JSON.stringify({ note: resolution.note }),
       ]);
-      if (resolution.action !== 'replay') await settleMessage(tx, exception.message_id);
+      if (resolution.action !== 'replay' && resolution.action !== 'remap_and_replay') await settleMessage(tx, exception.message_id);
     }
     await appendAudit(tx, {
       actor: resolution.actor,
@@ -62,4 +109,15 @@ export async function resolveException(pool: pg.Pool, id: number, resolution: Re
     });
     return { deliveryId: exception.delivery_id, messageId: exception.message_id };
   });
+}
+
+/** Where a playbook acts: the connection the exception names, its purchase order's, or the parked delivery's endpoint. */
+async function playbookEndpoint(tx: pg.PoolClient, detail: Record<string, unknown> | null, parkedEndpoint: string | null): Promise<string | undefined> {
+  if (typeof detail?.odooConnection === 'string') return detail.odooConnection;
+  const po = typeof detail?.poName === 'string' ? detail.poName : typeof detail?.poNumber === 'string' ? detail.poNumber : undefined;
+  if (po) {
+    const { rows } = await tx.query<{ odoo_connection: string }>('select odoo_connection from carelane.purchase_orders where name = $1 or po_key = $1 limit 1', [po]);
+    if (rows[0]) return rows[0].odoo_connection;
+  }
+  return parkedEndpoint ?? undefined;
 }

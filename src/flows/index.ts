@@ -10,6 +10,7 @@ import type { OwnershipRules } from '../governance/ownership.ts';
 import { referenceDataFlow } from './reference-data/reference-flow.ts';
 import { placeOrderStep, requestStep } from './replenishment/replenishment-steps.ts';
 import { sendOrderStep } from './replenishment/send-order.ts';
+import { acceptVarianceStep, adjustStockStep, cancelPoLineStep, invoiceMatchFlow, invoiceMatchStep } from './finance/index.ts';
 
 export interface BusinessFlowDependencies {
   lookup: MasterDataLookup;
@@ -38,6 +39,11 @@ export function businessFlows(dependencies: BusinessFlowDependencies): DeliveryH
     placeOrderStep({ clientFor, flows: config }),
     sendOrderStep(dependencies),
     referenceDataFlow(dependencies.ownership),
+    invoiceMatchFlow(config),
+    invoiceMatchStep(clientFor, config),
+    acceptVarianceStep(clientFor),
+    cancelPoLineStep(clientFor),
+    adjustStockStep(clientFor, dependencies.ownership),
   ];
 }
 

@@ -53,6 +53,9 @@ export async function transactionTimeline(db: Queryable, correlationId: string):
      union all
      select updated_at, correlation_id, 'purchase_order', coalesce(name, po_key), state, null, null, jsonb_build_object('site', site, 'vendorId', vendor_id, 'lines', lines, 'sentAt', sent_at)
        from carelane.purchase_orders where correlation_id = any($1)
+     union all select updated_at, correlation_id, 'invoice_match', 'invoice ' || invoice_number || coalesce(' vs ' || po_name, ''), outcome, message_id, null,
+            jsonb_build_object('billId', bill_id, 'billState', bill_state, 'firstPass', first_pass, 'lines', lines, 'acceptedBy', accepted_by, 'acceptedNote', accepted_note)
+       from carelane.invoice_matches where correlation_id = any($1)
      order by 1, 3`,
     [ids],
   );

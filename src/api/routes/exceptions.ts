@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { listExceptions } from '../../store/browse.ts';
-import { ExceptionNotOpenError, resolveException } from '../../engine/exceptions.ts';
+import { ExceptionNotOpenError, ResolutionRefusedError, resolveException } from '../../engine/exceptions.ts';
+import { OwnershipRules } from '../../governance/ownership.ts';
 import { actorOf } from '../auth.ts';
 import { jsonify } from '../json.ts';
 import type { ApiContext } from '../context.ts';
@@ -50,10 +51,13 @@ export function exceptionRoutes(app: FastifyInstance, context: ApiContext): void
     },
     async (request, reply) => {
       try {
-        const result = await resolveException(context.pool, request.params.id, { action: request.body.action, note: request.body.note, actor: actorOf(request) });
+        const { masterData } = context.config;
+        const ownership = new OwnershipRules({ domains: masterData.owners, fields: masterData.fieldOwners });
+        const result = await resolveException(context.pool, request.params.id, { action: request.body.action, note: request.body.note, actor: actorOf(request) }, { ownership });
         return { id: request.params.id, action: request.body.action, ...result };
       } catch (error) {
         if (error instanceof ExceptionNotOpenError) return reply.code(409).send({ error: 'not_open', message: error.message });
+        if (error instanceof ResolutionRefusedError) return reply.code(409).send({ error: 'refused', message: error.message });
         throw error;
       }
     },

@@ -1,0 +1,5 @@
+// Finance and control flows (issue 7, docs/finance.md): 3-way invoice match, playbooks, reconciliation, milestones.
+export { invoiceMatchFlow, invoiceMatchStep, type InvoiceMatchPayload } from './invoice-match.ts';
+export { acceptVarianceStep, cancelPoLineStep, adjustStockStep, type PlaybookPayload } from './playbooks.ts';
+export { matchInvoice, toleranceFor, type MatchLineInput, type MatchResult, type MatchedLine } from './three-way-match.ts';
+export { listInvoiceMatches, type InvoiceMatchView } from './store.ts';
