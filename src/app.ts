@@ -15,7 +15,7 @@ import { nextEnvelopeNumbers, raiseSupplierDelays, recordFunctionalAcks, startX1
 import { startSupplierRestListener, supplierRestSendPoHandler } from './connectors/supplier-rest/index.ts';
 import { startX12SftpPoller } from './connectors/x12/sftp-transport.ts';
 import { OwnershipRules } from './governance/ownership.ts';
-import { businessFlows, flows, releaseApprovedOrders, reconcilePartialReservations, requestReorders } from './flows/index.ts';
+import { businessFlows, flows, raiseAcknowledgmentDelays, releaseApprovedOrders, reconcilePartialReservations, requestReorders } from './flows/index.ts';
 import { PgMasterDataLookup } from './flows/master-data/crosswalks.ts';
 import { masterDataSyncHandler, requestSync, syncPlanFrom } from './flows/master-data/index.ts';
 import { CANONICAL_CONTRACTS, seedCanonicalContracts } from './contracts/canonical/index.ts';
@@ -148,6 +148,10 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     if (config.x12.partners.length > 0) {
       // Interchanges whose 997/999 is later than the partner's agreement become supplier_delay exceptions.
       scheduler.add({ name: 'x12-acknowledgment-delays', cron: config.scheduler.jobs.supplierDelays?.cron ?? '*/5 * * * *', run: async () => void (await raiseSupplierDelays(database.pool, config.x12.partners)) });
+    }
+    if (config.suppliers.length > 0) {
+      // Purchase orders sent (X12 or REST) that no acknowledgment answered within the supplier's SLA: supplier_delay.
+      scheduler.add({ name: 'purchase-order-acknowledgment-delays', cron: config.scheduler.jobs.supplierDelays?.cron ?? '*/5 * * * *', run: async () => void (await raiseAcknowledgmentDelays(database.pool, config.flows, config.suppliers)) });
     }
     if (Object.keys(config.odoo.connections).length > 0) {
       // Purchase orders held in Odoo for a manager's approval go to the supplier once approved.

@@ -11,7 +11,7 @@ import { createTestDatabase, embeddedTarget, type TestDatabase } from './support
 
 const ADMIN = 'admin-token-for-rbac-tests';
 // placeholder values for path parameters: they name nothing, so a permitted call ends in 400/404/409
-const PARAMETER_VALUES: Record<string, string> = { id: '999999', source: 'rbac-probe', name: 'no-such-token' };
+const PARAMETER_VALUES: Record<string, string> = { id: '999999', source: 'rbac-probe', name: 'no-such-token', batchId: 'no-such-batch' };
 
 function concretePath(url: string): string {
   return url.replace(/:([A-Za-z]+)/g, (_match, name: string) => {

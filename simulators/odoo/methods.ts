@@ -71,8 +71,9 @@ const generic: Record<string, MethodSpec> = {
       for (const row of await env.browse(model, ids)) {
         await checkConstraints(env, model, { ...row, ...vals }, row.id);
         if (model === 'stock.picking' && 'scheduled_date' in vals) await setScheduledDate(env, row, vals.scheduled_date);
+        const before = { ...row };
         await env.update(model, row, vals);
-        await afterPurchaseWrite(env, model, row);
+        await afterPurchaseWrite(env, model, row, before);
       }
       return true;
     },

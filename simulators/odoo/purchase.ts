@@ -101,7 +101,7 @@ async function approve(env: Env, order: Row): Promise<void> {
  * purchase_stock _create_picking: one incoming picking of the warehouse's receipt type, one move per storable
  * line (linked by purchase_line_id), confirmed and assigned at once (nothing to reserve at a vendor).
  */
-async function createReceipt(env: Env, order: Row): Promise<void> {
+async function createReceipt(env: Env, order: Row, only?: Row[]): Promise<void> {
   const type = [...(await env.rows('stock.picking.type')).values()].find((t) => t.code === 'incoming');
   if (!type) throw userError('Make sure you have at least an incoming picking type defined');
   const vals = {
@@ -114,7 +114,7 @@ async function createReceipt(env: Env, order: Row): Promise<void> {
     state: 'assigned',
   };
   const picking = await env.insert('stock.picking', { ...vals, name: await nextPickingName(env, vals) });
-  for (const line of await linesOf(env, order)) {
+  for (const line of only ?? (await linesOf(env, order))) {
     await env.insert('stock.move', {
       ...(env.version <= 18 ? { name: String(line.name || order.name) } : {}),
       product_id: line.product_id,
@@ -152,9 +152,46 @@ export async function afterPurchaseCreate(env: Env, model: string, row: Row): Pr
   }
 }
 
-/** A written bill line may change its PO line's invoiced quantity. */
-export async function afterPurchaseWrite(env: Env, model: string, row: Row): Promise<void> {
+/** A written bill line may change its PO line's invoiced quantity; a PO line's new quantity changes its receipt. */
+export async function afterPurchaseWrite(env: Env, model: string, row: Row, before?: Row): Promise<void> {
   if (model === 'account.move.line') await recomputeQtyInvoiced(env, [row]);
+  if (model === 'purchase.order.line' && before && Number(before.product_qty) !== Number(row.product_qty)) await updateReceiptQuantity(env, row, Number(before.product_qty));
+}
+
+/**
+ * purchase_stock PurchaseOrderLine.write → _create_or_update_picking on a confirmed order: a quantity below what
+ * was received is refused ("You cannot decrease the ordered quantity below the received quantity. Create a
+ * return first."); otherwise the open receipt move takes the difference (a decrease is a negative move merged
+ * into it by stock.move._merge_moves, and a move brought to zero is cancelled). A draft/RFQ line has no move.
+ */
+async function updateReceiptQuantity(env: Env, line: Row, previous: number): Promise<void> {
+  const [order] = await env.browse('purchase.order', [Number(line.order_id)]);
+  if (order?.state !== 'purchase') return;
+  const wanted = Number(line.product_qty);
+  if (wanted < Number(line.qty_received ?? 0) - 1e-9) throw userError('You cannot decrease the ordered quantity below the received quantity.\nCreate a return first.');
+  let delta = wanted - previous;
+  const pickings = await env.rows('stock.picking');
+  const open = [...(await env.rows('stock.move')).values()]
+    .filter((m) => m.purchase_line_id === line.id && m.state !== 'done' && m.state !== 'cancel' && !['done', 'cancel'].includes(String(pickings.get(Number(m.picking_id))?.state)))
+    .sort((a, b) => b.id - a.id);
+  for (const move of open) {
+    if (delta === 0) break;
+    const picking = pickings.get(Number(move.picking_id))!;
+    const quantity = Math.max(0, Number(move.product_uom_qty) + delta);
+    delta -= quantity - Number(move.product_uom_qty);
+    for (const moveLine of [...(await env.rows('stock.move.line')).values()].filter((l) => l.move_id === move.id)) await env.remove('stock.move.line', moveLine);
+    if (quantity <= 1e-9) {
+      await env.update('stock.move', move, { state: 'cancel', product_uom_qty: 0 });
+    } else {
+      await env.update('stock.move', move, { product_uom_qty: quantity, state: 'confirmed' });
+      await reserveMove(env, picking, move);
+    }
+    const live = (await movesOf(env, picking)).filter((m) => m.state !== 'cancel');
+    if (live.length === 0) await env.update('stock.picking', picking, { state: 'cancel' });
+    else await recomputePickingState(env, picking);
+  }
+  if (delta > 1e-9) await createReceipt(env, order, [{ ...line, product_qty: delta }]);
+  await recomputeReceiptStatus(env, order.id);
 }
 
 const billLinesOf = async (env: Env, move: Row): Promise<Row[]> => [...(await env.rows('account.move.line')).values()].filter((line) => line.move_id === move.id);

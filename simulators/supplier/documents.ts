@@ -70,13 +70,43 @@ export function purchaseOrderAck(order: PurchaseOrder, scenario: SupplierScenari
   return transactionSet('855', controlNumber, body);
 }
 
-export function shippedLines(order: PurchaseOrder, scenario: SupplierScenario, at: Date): ShippedLine[] {
-  return order.lines
-    .map((line, index) => {
-      const lineNumber = line.lineNumber ?? String(index + 1);
-      return { line, lineNumber, gtin: gtinForLine(line), quantity: confirmedQuantity(scenario, line.quantity), lot: `L${order.poNumber.replace(/[^A-Za-z0-9]/g, '').slice(-10)}${lineNumber}`, expiryDate: isoDay(addDays(at, 730)) };
-    })
-    .filter((s) => s.quantity > 0);
+/**
+ * How a distributor splits a line over lots: `perLine` lots per line (quantities split as evenly as possible,
+ * the first lots taking the remainder), the first `expired` lots of the shipment already past their expiry
+ * (a picking mistake a receiving dock must catch). Default: one good lot per line.
+ */
+export interface LotSplit {
+  perLine?: number;
+  expired?: number;
+}
+
+export function shippedLines(order: PurchaseOrder, scenario: SupplierScenario, at: Date, split: LotSplit = {}): ShippedLine[] {
+  const perLine = Math.max(1, split.perLine ?? 1);
+  let expiredLeft = split.expired ?? 0;
+  const shipped: ShippedLine[] = [];
+  order.lines.forEach((line, index) => {
+    const lineNumber = line.lineNumber ?? String(index + 1);
+    const quantity = confirmedQuantity(scenario, line.quantity);
+    const lots = Math.min(perLine, quantity);
+    for (let n = 0; n < lots; n++) {
+      const share = Math.floor(quantity / lots) + (n < quantity % lots ? 1 : 0);
+      const expired = expiredLeft-- > 0;
+      const lot = `L${order.poNumber.replace(/[^A-Za-z0-9]/g, '').slice(-10)}${lineNumber}${lots > 1 ? String.fromCharCode(65 + n) : ''}`;
+      shipped.push({ line, lineNumber, gtin: gtinForLine(line), quantity: share, lot, expiryDate: isoDay(addDays(at, expired ? -30 : 730)) });
+    }
+  });
+  return shipped.filter((s) => s.quantity > 0);
+}
+
+/** One invoice line per PO line, whatever the number of lots it shipped in. */
+function invoicedLines(shipped: ShippedLine[]): ShippedLine[] {
+  const byLine = new Map<string, ShippedLine>();
+  for (const s of shipped) {
+    const seen = byLine.get(s.lineNumber);
+    if (seen) seen.quantity += s.quantity;
+    else byLine.set(s.lineNumber, { ...s });
+  }
+  return [...byLine.values()];
 }
 
 export function shipNotice(order: PurchaseOrder, shipped: ShippedLine[], shipmentId: string, controlNumber: string, at: Date): SegmentValues[] {
@@ -93,14 +123,15 @@ export function shipNotice(order: PurchaseOrder, shipped: ShippedLine[], shipmen
 export function invoice(order: PurchaseOrder, shipped: ShippedLine[], invoiceNumber: string, variance: InvoiceVariance, controlNumber: string, at: Date): SegmentValues[] {
   const body: SegmentValues[] = [['BIG', ymd(isoDay(at)), invoiceNumber, ymd(order.orderDate), order.poNumber]];
   let totalCents = 0n;
-  for (const s of shipped) {
+  const lines = invoicedLines(shipped);
+  for (const s of lines) {
     const quantity = s.quantity + (variance.quantityDelta ?? 0);
     const unitCents = toCents(s.line.unitPrice ?? '0') + toCents(variance.unitPriceDelta ?? '0');
     totalCents += unitCents * BigInt(quantity);
     body.push(['IT1', s.lineNumber, String(quantity), s.line.unitOfMeasure, fromCents(unitCents), '', 'UK', s.gtin]);
   }
   // TDS01 is N2: the amount in cents without a decimal point.
-  body.push(['TDS', totalCents.toString()], ['CTT', String(shipped.length)]);
+  body.push(['TDS', totalCents.toString()], ['CTT', String(lines.length)]);
   return transactionSet('810', controlNumber, body);
 }
 
@@ -161,7 +192,7 @@ export function restEvents(order: PurchaseOrder, scenario: SupplierScenario, shi
     },
   });
   let total = 0n;
-  const lines = shipped.map((s) => {
+  const lines = invoicedLines(shipped).map((s) => {
     const quantity = s.quantity + (variance.quantityDelta ?? 0);
     const unitCents = toCents(s.line.unitPrice ?? '0') + toCents(variance.unitPriceDelta ?? '0');
     total += unitCents * BigInt(quantity);

@@ -10,7 +10,7 @@ import {
 } from '../../src/connectors/x12/index.ts';
 import type { SegmentValues } from '../../src/connectors/x12/writer.ts';
 import { SIGNATURE_HEADER, signBody, verifySignature } from '../../src/connectors/supplier-rest/signature.ts';
-import { invoice, purchaseOrderAck, restEvents, shippedLines, shipNotice, type InvoiceVariance, type SupplierScenario } from './documents.ts';
+import { invoice, purchaseOrderAck, restEvents, shippedLines, shipNotice, type InvoiceVariance, type LotSplit, type SupplierScenario } from './documents.ts';
 
 /**
  * A distributor stand-in (DESIGN.md principle 6: simulators follow the documented behaviour of the system they
@@ -44,6 +44,8 @@ export interface SupplierSimulatorOptions {
   defaultScenario?: SupplierScenario;
   delays?: { ackMs?: number; shipMs?: number; invoiceMs?: number };
   invoiceVariance?: InvoiceVariance;
+  /** lots per shipped line and how many of them are already expired (default one good lot per line) */
+  lots?: LotSplit;
   fault?: SupplierFault;
   slowMs?: number;
   now?: () => Date;
@@ -156,12 +158,12 @@ export async function startSupplierSimulator(options: SupplierSimulatorOptions):
     const at = now();
     const delays = { ackMs: 0, shipMs: 0, invoiceMs: 0, ...options.delays };
     if (via === 'rest' && options.rest) {
-      const events = restEvents(order, scenario, shippedLines(order, scenario, at), options.invoiceVariance ?? {}, at);
+      const events = restEvents(order, scenario, shippedLines(order, scenario, at, options.lots), options.invoiceVariance ?? {}, at);
       events.forEach((event, index) => send(event.type as SentDocument['type'], order.poNumber, JSON.stringify(event), [delays.ackMs, delays.ackMs + delays.shipMs, delays.ackMs + delays.shipMs + delays.invoiceMs][index]!));
       return;
     }
     send('855', order.poNumber, interchangeOf('PR', (c) => purchaseOrderAck(order, scenario, c, at)), delays.ackMs);
-    const shipped = shippedLines(order, scenario, at);
+    const shipped = shippedLines(order, scenario, at, options.lots);
     if (shipped.length === 0) return;
     const shipmentId = `SH${order.poNumber.replace(/[^A-Za-z0-9]/g, '')}`;
     send('856', order.poNumber, interchangeOf('SH', (c) => shipNotice(order, shipped, shipmentId, c, at)), delays.ackMs + delays.shipMs);

@@ -17,6 +17,7 @@ import { reidentifyRoutes } from './routes/reidentify.ts';
 import { contractRoutes } from './routes/contracts.ts';
 import { crosswalkRoutes } from './routes/crosswalks.ts';
 import { transactionRoutes } from './routes/transactions.ts';
+import { receiptRoutes } from './routes/receipts.ts';
 import { invoiceMatchRoutes } from './routes/invoice-matches.ts';
 import { OidcVerifier } from '../governance/index.ts';
 import type { Permission } from '../governance/index.ts';
@@ -119,6 +120,7 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
     reidentifyRoutes(api, context);
     contractRoutes(api, context);
     transactionRoutes(api, context);
+    receiptRoutes(api, context);
     invoiceMatchRoutes(api, context);
     await api.register(crosswalkRoutes(context));
     await api.register(async (inbound) => {

@@ -237,6 +237,17 @@ export const FlowsSchema = Type.Object(
       },
       { ...Strict, default: {} },
     ),
+    // The supplier cycle up to the receipt (issue 7, src/flows/supplier; docs/flows.md "Supplier cycle").
+    supplier: Type.Object(
+      {
+        lane: Type.String({ default: 'standard', description: 'lane of acknowledgments, ship notices and receipts' }),
+        ackWithinMinutes: Type.Integer({ minimum: 1, maximum: 43_200, default: 1440, description: 'a PO sent (X12 or REST) without an acknowledgment (855) after this long is a supplier_delay; suppliers[].ackWithinMinutes overrides it per vendor' }),
+        rejections: Type.Enum(['cancel', 'exception'], { default: 'cancel', description: 'rejected PO lines: cancel the rest of the line in Odoo (product_qty down to what was received), or only open a supplier_rejection exception for a buyer' }),
+        overReceiptTolerancePercent: Type.Number({ minimum: 0, maximum: 100, default: 0, description: 'a receipt above the open quantity by at most this share is accepted (Odoo records the extra); above it the batch is refused as quantity_variance' }),
+        supplyDelivery: Type.Boolean({ default: false, description: 'tell received stock back to the EHR as a FHIR SupplyDelivery for the FHIR demands the PO served (flows.demand.statusBack fhirServer)' }),
+      },
+      { ...Strict, default: {} },
+    ),
     // Finance and control (issue 7, docs/finance.md): 3-way invoice match, cost allocation, reconciliation, milestones.
     invoiceMatch: Type.Object(
       {
@@ -292,6 +303,7 @@ export const SupplierChannelSchema = Type.Object(
     partner: Type.Optional(Type.String({ description: 'x12: the trading partner id in x12.partners' })),
     endpoint: Type.Optional(Type.String({ description: 'rest: the supplier endpoint name (endpoints.<name>)' })),
     shipTo: Type.Optional(Type.Object({ id: Type.String(), idQualifier: Type.Optional(Type.String()) }, { description: 'N1*ST identification, e.g. the site GLN with qualifier UL' })),
+    ackWithinMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 43_200, description: "this vendor's acknowledgment (855) SLA; default flows.supplier.ackWithinMinutes" })),
   },
   Strict,
 );

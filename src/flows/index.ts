@@ -10,6 +10,7 @@ import type { OwnershipRules } from '../governance/ownership.ts';
 import { referenceDataFlow } from './reference-data/reference-flow.ts';
 import { placeOrderStep, requestStep } from './replenishment/replenishment-steps.ts';
 import { sendOrderStep } from './replenishment/send-order.ts';
+import { supplierCycleFlows } from './supplier/index.ts';
 import { acceptVarianceStep, adjustStockStep, cancelPoLineStep, invoiceMatchFlow, invoiceMatchStep } from './finance/index.ts';
 
 export interface BusinessFlowDependencies {
@@ -39,6 +40,7 @@ export function businessFlows(dependencies: BusinessFlowDependencies): DeliveryH
     placeOrderStep({ clientFor, flows: config }),
     sendOrderStep(dependencies),
     referenceDataFlow(dependencies.ownership),
+    ...supplierCycleFlows({ clientFor, flows: config }),
     invoiceMatchFlow(config),
     invoiceMatchStep(clientFor, config),
     acceptVarianceStep(clientFor),
@@ -50,4 +52,5 @@ export function businessFlows(dependencies: BusinessFlowDependencies): DeliveryH
 export { releaseApprovedOrders } from './replenishment/send-order.ts';
 export { reconcilePartialReservations } from './demand/reconcile.ts';
 export { requestReorders } from './replenishment/orderpoints.ts';
+export { raiseAcknowledgmentDelays } from './supplier/index.ts';
 export type { MasterDataLookup } from './master-data/lookup.ts';

@@ -20,6 +20,8 @@ export const PERMISSIONS = [
   'contracts:approve',
   // crosswalks and master data (issue 6): create, change, remove and import mappings; start a sync
   'mappings:write',
+  // receiving against purchase orders (issue 7): POST /api/v1/receipts
+  'receipts:write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -28,8 +30,8 @@ export type Role = (typeof ROLES)[number];
 
 const MATRIX: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
-  integrator: ['messages:read', 'messages:read_payload', 'messages:ingest', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'replay:force', 'config:read', 'audit:read', 'contracts:read', 'contracts:propose', 'mappings:write'],
-  operator: ['messages:read', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'config:read', 'contracts:read'],
+  integrator: ['messages:read', 'messages:read_payload', 'messages:ingest', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'replay:force', 'config:read', 'audit:read', 'contracts:read', 'contracts:propose', 'mappings:write', 'receipts:write'],
+  operator: ['messages:read', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'config:read', 'contracts:read', 'receipts:write'],
   auditor: ['messages:read', 'exceptions:read', 'config:read', 'audit:read', 'contracts:read'],
   viewer: ['messages:read', 'exceptions:read', 'contracts:read'],
   // a sending system: may deliver inbound messages and nothing else

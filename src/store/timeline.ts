@@ -4,7 +4,7 @@ import type { Queryable } from './database.ts';
 export interface TimelineEntry {
   at: Date;
   correlationId: string;
-  /** message | stage | delivery | exception | demand | purchase_order */
+  /** message | stage | delivery | exception | demand | purchase_order | invoice_match | acknowledgment | ship_notice | receipt */
   kind: string;
   what: string;
   status?: string;
@@ -29,7 +29,11 @@ export interface Timeline {
 export async function transactionTimeline(db: Queryable, correlationId: string): Promise<Timeline | undefined> {
   const { rows: links } = await db.query<{ correlation_id: string; relation: string }>(
     `select related_id as correlation_id, relation from carelane.transaction_links where correlation_id = $1
-     union select correlation_id, relation from carelane.transaction_links where related_id = $1`,
+     union select correlation_id, relation from carelane.transaction_links where related_id = $1
+     -- a demand's timeline also shows its purchase order's supplier documents and receipts (one more hop)
+     union select l2.correlation_id, l2.relation from carelane.transaction_links l1
+       join carelane.transaction_links l2 on l2.related_id = l1.related_id
+      where l1.correlation_id = $1 and l1.relation = 'purchase_order' and l2.relation in ('acknowledgment', 'ship_notice', 'receipt')`,
     [correlationId],
   );
   const ids = [correlationId, ...links.map((l) => l.correlation_id)];
@@ -53,6 +57,18 @@ export async function transactionTimeline(db: Queryable, correlationId: string):
      union all
      select updated_at, correlation_id, 'purchase_order', coalesce(name, po_key), state, null, null, jsonb_build_object('site', site, 'vendorId', vendor_id, 'lines', lines, 'sentAt', sent_at)
        from carelane.purchase_orders where correlation_id = any($1)
+     union all
+     select a.received_at, a.correlation_id, 'acknowledgment', coalesce(p.name, a.po_key) || ' ' || a.acknowledgment_type, case when a.applied_at is null then 'received' else 'applied' end, a.message_id, null,
+            jsonb_build_object('lines', a.lines, 'applied', a.applied)
+       from carelane.supplier_acknowledgments a join carelane.purchase_orders p on p.po_key = a.po_key where a.correlation_id = any($1)
+     union all
+     select n.received_at, n.correlation_id, 'ship_notice', coalesce(p.name, n.po_key) || ' shipment ' || n.shipment_id, null, n.message_id, null,
+            jsonb_build_object('lots', (select jsonb_agg(jsonb_build_object('productId', e.product_id, 'lot', e.lot_name, 'expiryDate', e.expiry_date, 'quantity', e.quantity, 'usable', e.usable)) from carelane.expected_lots e where e.ship_notice_id = n.id))
+       from carelane.ship_notices n join carelane.purchase_orders p on p.po_key = n.po_key where n.correlation_id = any($1)
+     union all
+     select coalesce(r.validated_at, r.created_at), r.correlation_id, 'receipt', coalesce(p.name, r.po_key) || ' receipt ' || r.batch_key, r.status, r.message_id, null,
+            jsonb_build_object('pickingId', r.picking_id, 'backorderId', r.backorder_id, 'outcome', r.outcome)
+       from carelane.receipts r join carelane.purchase_orders p on p.po_key = r.po_key where r.correlation_id = any($1)
      union all select updated_at, correlation_id, 'invoice_match', 'invoice ' || invoice_number || coalesce(' vs ' || po_name, ''), outcome, message_id, null,
             jsonb_build_object('billId', bill_id, 'billState', bill_state, 'firstPass', first_pass, 'lines', lines, 'acceptedBy', accepted_by, 'acceptedNote', accepted_note)
        from carelane.invoice_matches where correlation_id = any($1)

@@ -1,4 +1,4 @@
-import type { CodeableConcept, Resource, Task } from '@medplum/fhirtypes';
+import type { CodeableConcept, Resource, SupplyDelivery, Task } from '@medplum/fhirtypes';
 import { permanentError, transientError } from '../../contracts/errors.ts';
 import type { ClaimedDelivery, DeliveryHandler, HandlerContext, StageRecord } from '../../engine/handlers.ts';
 import type { FhirClient } from './client.ts';
@@ -148,8 +148,70 @@ export function createTaskHandler(clientFor: FhirClientFor, options: FhirHandler
   };
 }
 
+/** Payload of `fhir.create_supply_delivery` (src/flows/supplier/supply-delivery.ts): received stock told to the EHR. */
+export interface FhirSupplyDeliveryRequest {
+  /** Carelane's key of this delivery: SupplyDelivery.identifier value, the conditional create's criterion */
+  key: string;
+  status: 'in-progress' | 'completed' | 'abandoned';
+  /** the SupplyRequest it fulfils, as `SupplyRequest/id` (R4 SupplyDelivery.basedOn) */
+  basedOn?: string;
+  quantity: number;
+  /** the EHR's code of the item (item crosswalk), or a text when it has none */
+  item: { system: string; code: string } | { text: string };
+  /** ISO 8601: when the goods were received */
+  occurredAt: string;
+}
+
+export const SUPPLY_DELIVERY_IDENTIFIER_SYSTEM = 'urn:carelane:supply-delivery';
+
+/**
+ * `fhir.create_supply_delivery`: payload FhirSupplyDeliveryRequest. Made by conditional create on its identifier
+ * (http.html "Conditional create", If-None-Exist), keyed like fhir.create_task, so a retry after a lost answer
+ * finds the resource instead of making a second. Applied = a SupplyDelivery with our identifier exists.
+ */
+export function createSupplyDeliveryHandler(clientFor: FhirClientFor): DeliveryHandler {
+  return {
+    action: 'fhir.create_supply_delivery',
+    async run(delivery, context) {
+      const request = supplyDeliveryRequestOf(delivery);
+      const identifier = { system: SUPPLY_DELIVERY_IDENTIFIER_SYSTEM, value: request.key };
+      const { resource, created } = await clientFor(delivery.endpoint).create<SupplyDelivery>(supplyDeliveryFor(request, identifier), { ifNoneExist: { identifier: `${identifier.system}|${identifier.value}` }, signal: context.signal });
+      return { stages: [stage(delivery, 'ok', { supplyDelivery: `SupplyDelivery/${resource.id}`, created, basedOn: request.basedOn, quantity: request.quantity })] };
+    },
+    async lookup(delivery, context) {
+      const request = supplyDeliveryRequestOf(delivery);
+      for await (const found of clientFor(delivery.endpoint).search<SupplyDelivery>('SupplyDelivery', { identifier: `${SUPPLY_DELIVERY_IDENTIFIER_SYSTEM}|${request.key}` }, context.signal)) return found ? 'applied' : 'not_applied';
+      return 'not_applied';
+    },
+  };
+}
+
+function supplyDeliveryFor(request: FhirSupplyDeliveryRequest, identifier: { system: string; value: string }): SupplyDelivery {
+  const item: CodeableConcept = 'code' in request.item ? { coding: [{ ...(request.item.system ? { system: request.item.system } : {}), code: request.item.code }] } : { text: request.item.text };
+  return {
+    resourceType: 'SupplyDelivery',
+    identifier: [identifier],
+    status: request.status,
+    ...(request.basedOn ? { basedOn: [{ reference: request.basedOn }] } : {}),
+    suppliedItem: { quantity: { value: request.quantity }, itemCodeableConcept: item },
+    occurrenceDateTime: request.occurredAt,
+  };
+}
+
+function supplyDeliveryRequestOf(delivery: ClaimedDelivery): FhirSupplyDeliveryRequest {
+  const payload = objectPayload(delivery);
+  if (typeof payload.key !== 'string' || !payload.key) throw permanentError('payload.key is missing', { code: 'fhir_bad_payload', where: { field: 'payload.key' } });
+  if (!FHIR_STATUS_VALUES.SupplyDelivery!.all.includes(String(payload.status))) {
+    throw permanentError(`${JSON.stringify(payload.status)} is not a SupplyDelivery.status`, { code: 'fhir_bad_status', where: { field: 'payload.status' } });
+  }
+  if (payload.basedOn !== undefined) splitReference(payload.basedOn, 'payload.basedOn');
+  if (typeof payload.quantity !== 'number' || !(payload.quantity > 0)) throw permanentError('payload.quantity must be above 0', { code: 'fhir_bad_payload', where: { field: 'payload.quantity' } });
+  if (typeof payload.item !== 'object' || payload.item === null) throw permanentError('payload.item is missing', { code: 'fhir_bad_payload', where: { field: 'payload.item' } });
+  return payload as unknown as FhirSupplyDeliveryRequest;
+}
+
 export function fhirHandlers(clientFor: FhirClientFor, options: FhirHandlerOptions = {}): DeliveryHandler[] {
-  return [updateStatusHandler(clientFor), createTaskHandler(clientFor, options)];
+  return [updateStatusHandler(clientFor), createTaskHandler(clientFor, options), createSupplyDeliveryHandler(clientFor)];
 }
 
 /** Why a status write would be wrong or pointless now: already there, or the EHR has moved the resource on. */
