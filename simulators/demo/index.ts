@@ -101,6 +101,8 @@ routes:
   - { source: "fhir:*", type: "FHIR_notification_event-notification", lane: critical, flow: demand }
   - { source: "fhir:*", type: "FHIR_SupplyRequest", lane: critical, flow: demand }
   - { source: "fhir:*", type: "FHIR_Appointment", lane: critical, flow: demand }
+  - { source: "x12:*", type: X12_855, lane: standard, flow: supplier_ack }
+  - { source: "x12:*", type: X12_856, lane: standard, flow: ship_notice }
   - { lane: standard, flow: noop }
 `;
 }
