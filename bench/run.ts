@@ -5,13 +5,15 @@ import type { OdooSyncBenchResult } from './odoo-sync.ts';
 import type { X12BenchResult } from './x12.ts';
 import type { EhrIngestBenchResult } from './ehr-ingest.ts';
 import type { DemandBenchResult } from './demand.ts';
+import type { ScaleBenchResult } from './scale.ts';
+import type { FaultBenchResult, FaultName } from './faults.ts';
 import { describeMachine, startServer } from './support.ts';
 
 // npm run bench -- queue|mllp|all [--count N] [--workers 2,8] [--connections 1,8] [--claim-batch N]
 //                                 [--boss-batch N] [--boss-poll] [--keep]
 // Prints a plain-text table per benchmark, then one JSON line with every figure, the machine and the date.
 
-const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|ehr-ingest|demand|all> [options]
+const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|ehr-ingest|demand|scale|faults|all> [options]
   --count N          deliveries per queue run (default 50000) / messages per MLLP run (default 20000)
   --workers 2,8      queue: worker counts, run side by side for Carelane and pg-boss
   --claim-batch N    queue: Carelane lane claimBatch (default: the worker count; more changes nothing, the
@@ -29,6 +31,11 @@ const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|ehr-ingest
   --products N       demand: catalogue products in Odoo for the master-data sync (default 20000)
   --odoo-rate N      demand: odoo connection ratePerSecond for the run (default 200)
   --odoo-concurrency N  demand: odoo connection maxConcurrency for the run (default 8)
+  --processes 1,2,4  scale: engine process counts, one pass each (--count default 150 demands per pass, --latency default 0,
+                     --odoo-rate / --odoo-concurrency: the Odoo connection's limits per process, default 20 / 4)
+  --outage N         faults: seconds each outage lasts (default 60); --count default 30 demands per scenario
+  --only a,b         faults: run only these scenarios (none, odoo-down, odoo-slow, odoo-5xx, odoo-timeout-after-commit,
+                     supplier-down, postgres-restart, broker-restart, engine-kill-9)
   --keep             keep the scratch databases for inspection`;
 
 const { values, positionals } = parseArgs({
@@ -50,13 +57,16 @@ const { values, positionals } = parseArgs({
     products: { type: 'string' },
     'odoo-rate': { type: 'string' },
     'odoo-concurrency': { type: 'string' },
+    processes: { type: 'string', default: '1,2,4' },
+    outage: { type: 'string' },
+    only: { type: 'string' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 const which = positionals[0] ?? '';
-if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'fuzz', 'ehr-ingest', 'demand', 'all'].includes(which)) {
+if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'fuzz', 'ehr-ingest', 'demand', 'scale', 'faults', 'all'].includes(which)) {
   console.error(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -77,7 +87,7 @@ try {
   console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}`);
   console.log(`node ${machine.node}, PostgreSQL ${machine.postgres} (${machine.database})\n`);
 
-  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult; x12?: X12BenchResult; ehrIngest?: EhrIngestBenchResult; demand?: DemandBenchResult } = { machine };
+  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult; x12?: X12BenchResult; ehrIngest?: EhrIngestBenchResult; demand?: DemandBenchResult; scale?: ScaleBenchResult; faults?: FaultBenchResult } = { machine };
   // Each benchmark's modules are loaded only when it runs, so one bench still works while the other's
   // subject (e.g. the MLLP connector) is being changed.
   if (which === 'queue' || which === 'all') {
@@ -134,6 +144,39 @@ try {
       log,
     });
     console.log(formatDemandResult(results.demand) + '\n');
+  }
+  if (which === 'scale' || which === 'all') {
+    const { runScaleBench, formatScaleResult } = await import('./scale.ts');
+    results.scale = await runScaleBench(server, {
+      processes: list(values.processes, 'processes'),
+      count: positive(values.count, 'count') ?? 150,
+      latencyMs: values.latency === undefined ? 0 : Number(values.latency),
+      ...(values['odoo-rate'] ? { odooRatePerSecond: positive(values['odoo-rate'], 'odoo-rate')! } : {}),
+      ...(values['odoo-concurrency'] ? { odooMaxConcurrency: positive(values['odoo-concurrency'], 'odoo-concurrency')! } : {}),
+      keep: values.keep,
+      log,
+    });
+    console.log(formatScaleResult(results.scale) + '\n');
+    if (!results.scale.exact) process.exitCode = 1;
+  }
+  if (which === 'faults' || which === 'all') {
+    // Its own PostgreSQL server for Carelane (restarted by one scenario); the Odoo simulator's state on the bench's.
+    const { runFaultBench, formatFaultResult } = await import('./faults.ts');
+    const { createScratchDatabase } = await import('./support.ts');
+    const odooDb = await createScratchDatabase(server, 'faults_odoo');
+    try {
+      results.faults = await runFaultBench({
+        outageSeconds: positive(values.outage, 'outage') ?? 60,
+        demands: positive(values.count, 'count') ?? 30,
+        odooDatabaseUrl: odooDb.url,
+        ...(values.only ? { only: values.only.split(',').map((name) => name.trim() as FaultName) } : {}),
+        log,
+      });
+    } finally {
+      if (!values.keep) await odooDb.drop();
+    }
+    console.log(formatFaultResult(results.faults) + '\n');
+    if (results.faults.rows.some((row) => row.violations.length > 0)) process.exitCode = 1;
   }
   if (which === 'fuzz' || which === 'all') {
     const { runFuzzBench, formatFuzzResult } = await import('./fuzz.ts');

@@ -60,6 +60,9 @@ export interface DemandScenarioOptions {
   odooTimeoutMs?: number;
   /** publish reservation and purchase-order events to this NATS server (flows in event-driven mode) */
   natsUrl?: string;
+  /** odoo.connections.*.ratePerSecond / maxConcurrency: per process (default: the shipped 20/s and 4) */
+  odooRatePerSecond?: number;
+  odooMaxConcurrency?: number;
   /** lane concurrency per process (default: the engine's defaults) */
   concurrency?: { critical?: number; standard?: number };
   log?: (line: string) => void;
@@ -451,7 +454,7 @@ engine:
 ${lanes ? `  lanes:\n${lanes}` : ''}
 odoo:
   connections:
-    ${CONNECTION}: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:ODOO_KEY}", transport: jsonrpc, version: 18, timeoutMs: ${options.odooTimeoutMs ?? 5000} }
+    ${CONNECTION}: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:ODOO_KEY}", transport: jsonrpc, version: 18, timeoutMs: ${options.odooTimeoutMs ?? 5000}${options.odooRatePerSecond ? `, ratePerSecond: ${options.odooRatePerSecond}` : ''}${options.odooMaxConcurrency ? `, maxConcurrency: ${options.odooMaxConcurrency}` : ''} }
 endpoints:
   ${CONNECTION}: { timeoutMs: 30000, retry: { maxAttempts: 200, baseDelayMs: 100, maxDelayMs: 1000 }, circuit: { failureThreshold: 3, openMs: 500, maxOpenMs: 2000, drainRatePerSecond: 200 } }
   x12.medsupply: { timeoutMs: 30000, retry: { maxAttempts: 200, baseDelayMs: 100, maxDelayMs: 1000 }, circuit: { failureThreshold: 3, openMs: 500, maxOpenMs: 2000, drainRatePerSecond: 200 } }

@@ -1,0 +1,164 @@
+import { parseArgs } from 'node:util';
+import os from 'node:os';
+import v8 from 'node:v8';
+import { startDemo } from '../simulators/demo/index.ts';
+import { createScratchDatabase, describeMachine, formatTable, round, startServer } from './support.ts';
+
+/**
+ * Soak (issue 10): the demo scenario (simulators/demo: North books, moves and cancels procedures over HL7 v2,
+ * the clinics over FHIR subscriptions, ward supply requests, unknown codes and double bookings now and then;
+ * reservations, shortfalls, POs, 850s and the supplier's 855/856/810) at 10× its normal pace (one clinical
+ * event every 300 ms instead of 3 s) for 30 minutes, in one process as `npm start` runs it. Every sample
+ * (each minute): RSS, V8 heap after a full GC (run with --expose-gc, as `npm run soak` does), and the queue:
+ * deliveries pending or running, messages not yet settled, open exceptions.
+ *
+ * Verdict: RSS and heap flat (least-squares slope over the samples after the first minute, in MB per hour,
+ * against a bound), queue depth bounded (the last third's peak no higher than the first third's plus a margin).
+ *
+ *   npm run soak                      30 minutes, a sample a minute
+ *   npm run soak -- --minutes 3 --sample-seconds 20
+ * DATABASE_URL: run on that server (a scratch database is made and dropped); else the embedded one in var/bench-pg.
+ */
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '30' },
+    'sample-seconds': { type: 'string', default: '60' },
+    'interval-ms': { type: 'string', default: '300' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.error('usage: npm run soak -- [--minutes 30] [--sample-seconds 60] [--interval-ms 300]');
+  process.exit(0);
+}
+const minutes = Number(values.minutes);
+const sampleSeconds = Number(values['sample-seconds']);
+const intervalMs = Number(values['interval-ms']);
+if (!(minutes > 0) || !(sampleSeconds > 0) || !(intervalMs > 0)) throw new Error('--minutes, --sample-seconds and --interval-ms must be positive numbers');
+
+interface Sample {
+  atMinutes: number;
+  rssMb: number;
+  heapMb: number;
+  /** deliveries pending or running */
+  queue: number;
+  /** messages received or processing */
+  unsettled: number;
+  exceptions: number;
+  messages: number;
+  purchaseOrders: number;
+  eventLoopLagMs: number;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const log = (line: string) => console.error(`[soak] ${line}`);
+const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
+
+/** least-squares slope of y over x */
+function slope(points: Array<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+async function lag(): Promise<number> {
+  const start = performance.now();
+  await new Promise((resolve) => setImmediate(resolve));
+  return round(performance.now() - start, 1);
+}
+
+const server = await startServer(process.env);
+const scratch = await createScratchDatabase(server, 'soak');
+const machine = describeMachine(server);
+console.log(`Carelane soak — ${machine.date}`);
+console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}; node ${machine.node}, PostgreSQL ${machine.postgres} (${machine.database})`);
+if (!gc) log('no --expose-gc: heap figures include garbage not yet collected (npm run soak passes the flag)');
+
+const demo = await startDemo({
+  ...process.env,
+  DATABASE_URL: scratch.url,
+  PORT: '0',
+  MLLP_PORT: '0',
+  LOG_LEVEL: 'warn',
+  CARELANE_DEMO_X12_PORT: '0',
+  CARELANE_DEMO_FHIR_PORT: '0',
+  CARELANE_DEMO_INTERVAL_MS: String(intervalMs),
+  CARELANE_ADMIN_TOKEN: 'soak-admin-token-not-secret',
+});
+const samples: Sample[] = [];
+const started = Date.now();
+try {
+  const { pool } = demo.carelane.database;
+  const sample = async (): Promise<Sample> => {
+    gc?.();
+    const memory = process.memoryUsage();
+    const { rows } = await pool.query<{ queue: number; unsettled: number; exceptions: number; messages: number; pos: number }>(
+      `select (select count(*)::int from carelane.deliveries where status in ('pending', 'running')) as queue,
+              (select count(*)::int from carelane.messages where status in ('received', 'processing')) as unsettled,
+              (select count(*)::int from carelane.exceptions where status = 'open') as exceptions,
+              (select count(*)::int from carelane.messages) as messages,
+              (select count(*)::int from carelane.purchase_orders) as pos`,
+    );
+    const row = rows[0]!;
+    const taken: Sample = {
+      atMinutes: round((Date.now() - started) / 60_000, 1),
+      rssMb: mb(memory.rss),
+      heapMb: mb(v8.getHeapStatistics().used_heap_size),
+      queue: row.queue,
+      unsettled: row.unsettled,
+      exceptions: row.exceptions,
+      messages: row.messages,
+      purchaseOrders: row.pos,
+      eventLoopLagMs: await lag(),
+    };
+    log(JSON.stringify(taken));
+    return taken;
+  };
+  samples.push(await sample());
+  const end = started + minutes * 60_000;
+  while (Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(sampleSeconds * 1000, end - Date.now())));
+    samples.push(await sample());
+  }
+} finally {
+  await demo.stop();
+  await scratch.drop().catch(() => {});
+  await server.stop();
+}
+
+// The first sample is the process right after start-up; the trend is read from the first full interval on.
+const steady = samples.slice(1);
+const rssSlope = round(slope(steady.map((s) => [s.atMinutes, s.rssMb])) * 60, 1);
+const heapSlope = round(slope(steady.map((s) => [s.atMinutes, s.heapMb])) * 60, 1);
+const third = Math.max(1, Math.floor(steady.length / 3));
+const firstPeak = Math.max(...steady.slice(0, third).map((s) => s.queue));
+const lastPeak = Math.max(...steady.slice(-third).map((s) => s.queue));
+// Bounds: growth that would double a 200 MB process in a day is a leak worth chasing; below that it is noise
+// (JIT code, pools filling, caches reaching their size) on a run of minutes.
+const RSS_BOUND_MB_PER_HOUR = 10;
+const HEAP_BOUND_MB_PER_HOUR = 5;
+const rssFlat = rssSlope <= RSS_BOUND_MB_PER_HOUR;
+const heapFlat = heapSlope <= HEAP_BOUND_MB_PER_HOUR;
+const queueBounded = lastPeak <= firstPeak * 1.5 + 20;
+
+console.log(`\nSoak: the demo network at one clinical event every ${intervalMs} ms (normal: 3000 ms) for ${minutes} min, a sample every ${sampleSeconds} s`);
+console.log(
+  formatTable(
+    ['minute', 'RSS MB', 'heap MB (after GC)', 'queue (pending+running)', 'unsettled msgs', 'open exceptions', 'messages', 'POs', 'loop lag ms'],
+    samples.map((s) => [s.atMinutes, s.rssMb, s.heapMb, s.queue, s.unsettled, s.exceptions, s.messages, s.purchaseOrders, s.eventLoopLagMs]),
+  ),
+);
+console.log('');
+console.log(`RSS slope ${rssSlope} MB/h (flat if ≤ ${RSS_BOUND_MB_PER_HOUR}): ${rssFlat ? 'flat' : 'GROWING'}`);
+console.log(`heap slope ${heapSlope} MB/h after GC (flat if ≤ ${HEAP_BOUND_MB_PER_HOUR}): ${heapFlat ? 'flat' : 'GROWING'}`);
+console.log(`queue depth: peak ${firstPeak} in the first third, ${lastPeak} in the last third: ${queueBounded ? 'bounded' : 'GROWING'}`);
+console.log(`open exceptions at the end: ${samples.at(-1)!.exceptions} (the driver's deliberate unknown codes and double bookings park as mapping_failure / duplicate_order)`);
+const verdict = rssFlat && heapFlat && queueBounded;
+console.log(`verdict: ${verdict ? 'no leak: RSS flat, heap flat, queue bounded' : 'NOT steady (see above)'}`);
+console.log(JSON.stringify({ name: 'soak', minutes, intervalMs, sampleSeconds, machine, samples, rssSlopeMbPerHour: rssSlope, heapSlopeMbPerHour: heapSlope, firstPeak, lastPeak, verdict }));
+if (!verdict) process.exitCode = 1;
