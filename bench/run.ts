@@ -5,6 +5,7 @@ import type { OdooSyncBenchResult } from './odoo-sync.ts';
 import type { X12BenchResult } from './x12.ts';
 import type { EhrIngestBenchResult } from './ehr-ingest.ts';
 import type { DemandBenchResult } from './demand.ts';
+import type { ReconcileBenchResult } from './reconcile.ts';
 import type { ScaleBenchResult } from './scale.ts';
 import type { FaultBenchResult, FaultName } from './faults.ts';
 import { describeMachine, startServer } from './support.ts';
@@ -13,7 +14,7 @@ import { describeMachine, startServer } from './support.ts';
 //                                 [--boss-batch N] [--boss-poll] [--keep]
 // Prints a plain-text table per benchmark, then one JSON line with every figure, the machine and the date.
 
-const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|ehr-ingest|demand|scale|faults|all> [options]
+const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|ehr-ingest|demand|scale|faults|reconcile|all> [options]
   --count N          deliveries per queue run (default 50000) / messages per MLLP run (default 20000)
   --workers 2,8      queue: worker counts, run side by side for Carelane and pg-boss
   --claim-batch N    queue: Carelane lane claimBatch (default: the worker count; more changes nothing, the
@@ -22,7 +23,7 @@ const USAGE = `usage: npm run bench -- <queue|mllp|odoo-sync|x12|fuzz|ehr-ingest
   --boss-poll        queue: let pg-boss workers sleep out their polling interval after a full batch (stock v10 loop)
   --connections 1,8  mllp: concurrent MLLP connections, and raw-insert clients, per run
   --items N          odoo-sync: items to sync (default 10000)
-  --quants N         odoo-sync: quants to sync (default 50000)
+  --quants N         odoo-sync: quants to sync (default 50000); reconcile: quants to reconcile (default 1000000)
   --documents N      x12: 856 documents of 1,000 lines to parse and map (default 200)
   --cases N          fuzz: cases per parser property (default 100000)
   --senders 1,8      ehr-ingest: concurrent FHIR/MLLP senders per run (--count default 5000)
@@ -66,7 +67,7 @@ const { values, positionals } = parseArgs({
 });
 
 const which = positionals[0] ?? '';
-if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'fuzz', 'ehr-ingest', 'demand', 'scale', 'faults', 'all'].includes(which)) {
+if (values.help || !['queue', 'mllp', 'odoo-sync', 'x12', 'fuzz', 'ehr-ingest', 'demand', 'scale', 'faults', 'reconcile', 'all'].includes(which)) {
   console.error(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -87,7 +88,7 @@ try {
   console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}`);
   console.log(`node ${machine.node}, PostgreSQL ${machine.postgres} (${machine.database})\n`);
 
-  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult; x12?: X12BenchResult; ehrIngest?: EhrIngestBenchResult; demand?: DemandBenchResult; scale?: ScaleBenchResult; faults?: FaultBenchResult } = { machine };
+  const results: { machine: typeof machine; queue?: QueueBenchResult; mllp?: MllpBenchResult; odooSync?: OdooSyncBenchResult; x12?: X12BenchResult; ehrIngest?: EhrIngestBenchResult; demand?: DemandBenchResult; scale?: ScaleBenchResult; faults?: FaultBenchResult; reconcile?: ReconcileBenchResult } = { machine };
   // Each benchmark's modules are loaded only when it runs, so one bench still works while the other's
   // subject (e.g. the MLLP connector) is being changed.
   if (which === 'queue' || which === 'all') {
@@ -177,6 +178,11 @@ try {
     }
     console.log(formatFaultResult(results.faults) + '\n');
     if (results.faults.rows.some((row) => row.violations.length > 0)) process.exitCode = 1;
+  }
+  if (which === 'reconcile' || which === 'all') {
+    const { runReconcileBench, formatReconcileResult } = await import('./reconcile.ts');
+    results.reconcile = await runReconcileBench(server, { quants: positive(values.quants, 'quants') ?? 1_000_000, keep: values.keep, log });
+    console.log(formatReconcileResult(results.reconcile) + '\n');
   }
   if (which === 'fuzz' || which === 'all') {
     const { runFuzzBench, formatFuzzResult } = await import('./fuzz.ts');

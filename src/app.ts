@@ -30,6 +30,8 @@ import { payloadValidators } from './connectors/validators.ts';
 import { fhirHandlers, fhirServers, TASK_IDENTIFIER_SYSTEM } from './connectors/fhir/index.ts';
 import { hl7SendHandler, type Hl7DestinationSettings } from './connectors/hl7v2/index.ts';
 import { readFileSync } from 'node:fs';
+import { cachedKpis, computeKpis, raiseMilestoneAlerts, registerKpiGauges } from './observability/kpis.ts';
+import { reconcileLatestSnapshots, siteOnHand } from './flows/finance/index.ts';
 
 export interface RunningCarelane {
   httpUrl: string;
@@ -177,11 +179,22 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       const { prunePublishedEvents } = await import('./connectors/events/index.ts');
       scheduler.add({ name: 'event-outbox-prune', cron: '23 3 * * *', run: async () => void (await prunePublishedEvents(database.pool, new Date(Date.now() - config.events.publishedRetentionDays * 86_400_000))) });
     }
+    // Finance and control (docs/finance.md): supplier milestone alerts and stock reconciliation on their schedules.
+    const { milestones, reconciliation } = config.flows;
+    if (milestones.cron) scheduler.add({ name: 'supplier-milestones', cron: milestones.cron, run: async () => void (await raiseMilestoneAlerts(database.pool, milestones)) });
+    if (reconciliation.cron && Object.keys(config.odoo.connections).length > 0) {
+      scheduler.add({ name: 'stock-reconciliation', cron: reconciliation.cron, run: async () => void (await reconcileLatestSnapshots(database.pool, clientFor, config.flows, log)) });
+    }
     await scheduler.start();
     stops.unshift(() => scheduler.stop());
 
     const serverTls = config.server.tls ? readTlsFiles('server.tls', config.server.tls) : undefined;
-    const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, tokenizer, engineRunning: () => engine.isRunning }, log, serverTls);
+    const hasOdoo = Object.keys(config.odoo.connections).length > 0;
+    const kpis = cachedKpis(() =>
+      computeKpis(database.pool, { windowDays: milestones.windowDays, leadTimeDays: 7, ...(hasOdoo ? { onHand: (site: string, ids: number[]) => siteOnHand(database.pool, clientFor, site, ids) } : {}) }),
+    );
+    registerKpiGauges(metrics.registry, kpis);
+    const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, tokenizer, engineRunning: () => engine.isRunning, kpis }, log, serverTls);
     const listened = await api.listen({ host: config.server.host, port: config.server.port });
     // fastify names the scheme from its own https option, which a server factory does not set
     const httpUrl = serverTls ? listened.replace(/^http:/, 'https:') : listened;

@@ -193,4 +193,14 @@ describe('invoice match (810 → 3-way match → vendor bill)', () => {
     }, 20_000, 'PO line reduced to the received quantity');
     expect(line.product_qty).toBe(4);
   });
+
+  it('derives the KPIs from what happened: first-pass match rate, manual touches, as API and Prometheus gauges', async () => {
+    const { body } = await api<{ invoiceFirstPassMatchRate: number; manualTouchesPerTransaction: number; suppliers: Array<{ vendorId: number; orders: number }> }>('/api/v1/kpis');
+    // Three invoices above: one matched at once, two needed a person (accept_variance, cancel_po_line).
+    expect(body.invoiceFirstPassMatchRate).toBe(33.3);
+    expect(body.manualTouchesPerTransaction).toBeGreaterThan(0);
+    expect(body.suppliers).toEqual([expect.objectContaining({ vendorId, orders: 3 })]);
+    const metrics = await (await fetch(`${app.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/carelane_kpi_invoice_first_pass_match_ratio 0\.33\d*/);
+  });
 });

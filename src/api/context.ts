@@ -3,6 +3,7 @@ import type { CarelaneConfig } from '../config/index.ts';
 import type { Ingest } from '../engine/index.ts';
 import type { PatientTokenizer } from '../governance/index.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Kpis } from '../observability/kpis.ts';
 
 /** What the HTTP layer may use: handed in by the composition root, so routes never build their own. */
 export interface ApiContext {
@@ -14,4 +15,6 @@ export interface ApiContext {
   tokenizer?: PatientTokenizer | undefined;
   /** whether the engine's workers are running (for /readyz) */
   engineRunning(): boolean;
+  /** supply-chain KPIs (cached), with Odoo on-hand stock where the app has Odoo connections */
+  kpis?: () => Promise<Kpis>;
 }

@@ -19,6 +19,7 @@ import { crosswalkRoutes } from './routes/crosswalks.ts';
 import { transactionRoutes } from './routes/transactions.ts';
 import { receiptRoutes } from './routes/receipts.ts';
 import { invoiceMatchRoutes } from './routes/invoice-matches.ts';
+import { kpiRoutes } from './routes/kpis.ts';
 import { OidcVerifier } from '../governance/index.ts';
 import type { Permission } from '../governance/index.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -122,6 +123,7 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
     transactionRoutes(api, context);
     receiptRoutes(api, context);
     invoiceMatchRoutes(api, context);
+    kpiRoutes(api, context);
     await api.register(crosswalkRoutes(context));
     await api.register(async (inbound) => {
       // Inbound messages are stored byte for byte whatever they claim to be (even broken JSON): the route

@@ -3,3 +3,5 @@ export { invoiceMatchFlow, invoiceMatchStep, type InvoiceMatchPayload } from './
 export { acceptVarianceStep, cancelPoLineStep, adjustStockStep, type PlaybookPayload } from './playbooks.ts';
 export { matchInvoice, toleranceFor, type MatchLineInput, type MatchResult, type MatchedLine } from './three-way-match.ts';
 export { listInvoiceMatches, type InvoiceMatchView } from './store.ts';
+export { recordSnapshot, reconcileStock, snapshotLinesFromAdvice, type SnapshotLine, type ReconcileResult } from './reconcile-stock.ts';
+export { reconcileLatestSnapshots, siteOnHand } from './scheduled.ts';
