@@ -19,6 +19,13 @@ export const MessageQuery = Type.Object({
   to: Type.Optional(Type.String({ format: 'date-time' })),
   before: Type.Optional(Type.Integer({ minimum: 1, description: 'page: messages with an id below this' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+  q: Type.Optional(
+    Type.String({
+      minLength: 2,
+      maxLength: 200,
+      description: 'business key: PO number, MSH-10, FHIR id, GTIN, lot or correlation id (exact keys, linked transactions, step payloads; raw payloads too with messages:read_payload)',
+    }),
+  ),
 });
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -41,7 +48,8 @@ export const MessageDetail = Type.Object({
   ...MessageSummary.properties,
   contentType: Type.String(),
   payloadTruncated: Type.Boolean(),
-  payload: Nullable(Type.String({ description: 'only with ?payload=true and the messages:read_payload permission' })),
+  payload: Nullable(Type.String({ description: 'only with ?payload=true and the messages:read_payload permission, or ?masked=true (PHI masked)' })),
+  payloadMasking: Type.Optional(Type.String({ description: 'with ?masked=true: hl7v2 | fhir-json | json | x12 | withheld (format not recognised: not shown)' })),
   ackPayload: Nullable(Type.String()),
   stages: Type.Array(Type.Object({ stage: Type.String(), outcome: Type.String(), detail: Type.Unknown(), at: Type.String({ format: 'date-time' }) })),
   deliveries: Type.Array(
@@ -55,6 +63,7 @@ export const MessageDetail = Type.Object({
       lastError: Nullable(Type.String()),
       createdAt: Type.String({ format: 'date-time' }),
       completedAt: Nullable(Type.String({ format: 'date-time' })),
+      payload: Type.Optional(Type.Unknown({ description: "the step's canonical payload, with ?payload=true or ?masked=true" })),
     }),
   ),
   exceptions: Type.Array(Type.Object({ id: Type.Integer(), type: Type.String(), status: Type.String(), reason: Type.String(), createdAt: Type.String({ format: 'date-time' }) })),
@@ -110,6 +119,7 @@ export const ReplayBody = Type.Object({
       status: Type.Optional(MessageStatus),
       from: Type.Optional(Type.String({ format: 'date-time' })),
       to: Type.Optional(Type.String({ format: 'date-time' })),
+      q: Type.Optional(Type.String({ minLength: 2, maxLength: 200, description: 'business-key search, as GET /api/v1/messages?q=' })),
     }),
   ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
@@ -214,3 +224,18 @@ export const ProposalReply = Type.Object({
 });
 
 export const DecisionBody = Type.Object({ note: Type.String({ minLength: 3, maxLength: 2000, description: 'why: kept in the audit trail' }) });
+
+export const EditReplayBody = Type.Object({
+  payload: Type.String({ minLength: 1, maxLength: 10 * 1024 * 1024, description: 'the corrected message, as text' }),
+  contentType: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "default: the original's" })),
+  reason: Type.String({ minLength: 3, maxLength: 2000, description: 'why: kept in the audit trail' }),
+});
+
+export const EditReplayReply = Type.Object({
+  originalId: Type.Integer(),
+  messageId: Type.Integer({ description: 'the new message holding the corrected payload' }),
+  correlationId: Type.String(),
+  status: Type.String(),
+  routed: Type.Boolean({ description: 'a route matched: the new message is being processed' }),
+  resolvedExceptions: Type.Array(Type.Integer(), { description: "the original's open exceptions, closed as superseded" }),
+});

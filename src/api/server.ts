@@ -20,6 +20,8 @@ import { transactionRoutes } from './routes/transactions.ts';
 import { receiptRoutes } from './routes/receipts.ts';
 import { invoiceMatchRoutes } from './routes/invoice-matches.ts';
 import { kpiRoutes } from './routes/kpis.ts';
+import { configRoutes } from './routes/config.ts';
+import { consoleRoutes, operationsRoutes } from './routes/console.ts';
 import { OidcVerifier } from '../governance/index.ts';
 import type { Permission } from '../governance/index.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -102,6 +104,8 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   healthRoutes(app, context);
+  // the web console's static files (no data: every number it shows comes through the /api routes below)
+  consoleRoutes(app);
   await app.register(async (api) => {
     const { oidc, rateLimit, signedRequests } = context.config.auth;
     const authOptions: AuthOptions = {
@@ -124,6 +128,8 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
     receiptRoutes(api, context);
     invoiceMatchRoutes(api, context);
     kpiRoutes(api, context);
+    configRoutes(api, context);
+    operationsRoutes(api, context);
     await api.register(crosswalkRoutes(context));
     await api.register(async (inbound) => {
       // Inbound messages are stored byte for byte whatever they claim to be (even broken JSON): the route

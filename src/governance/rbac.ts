@@ -9,6 +9,9 @@ export const PERMISSIONS = [
   'exceptions:resolve',
   'replay:run',
   'replay:force',
+  // edit-and-replay (issue 9): store a corrected copy of a message as a new message linked to the original;
+  // separate from replay because the person changes what the sender sent
+  'replay:edit',
   'config:read',
   'tokens:manage',
   'audit:read',
@@ -30,7 +33,7 @@ export type Role = (typeof ROLES)[number];
 
 const MATRIX: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
-  integrator: ['messages:read', 'messages:read_payload', 'messages:ingest', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'replay:force', 'config:read', 'audit:read', 'contracts:read', 'contracts:propose', 'mappings:write', 'receipts:write'],
+  integrator: ['messages:read', 'messages:read_payload', 'messages:ingest', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'replay:force', 'replay:edit', 'config:read', 'audit:read', 'contracts:read', 'contracts:propose', 'mappings:write', 'receipts:write'],
   operator: ['messages:read', 'exceptions:read', 'exceptions:resolve', 'replay:run', 'config:read', 'contracts:read', 'receipts:write'],
   auditor: ['messages:read', 'exceptions:read', 'config:read', 'audit:read', 'contracts:read'],
   viewer: ['messages:read', 'exceptions:read', 'contracts:read'],

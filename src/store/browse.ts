@@ -13,6 +13,14 @@ export interface MessageFilter {
   /** only messages with a smaller id (keyset pagination, newest first) */
   before?: number | undefined;
   limit?: number | undefined;
+  /**
+   * a business key (PO number, MSH-10, FHIR id, GTIN, lot, correlation id): matched exactly against the sender's
+   * id, the correlation id and the purchase orders' numbers (through their linked transactions), and as text
+   * in the canonical step payloads, stage details and exception details (all PHI-free: patients are tokens)
+   */
+  q?: string | undefined;
+  /** with q: also look inside the raw payloads as received (which may hold PHI: only for messages:read_payload) */
+  searchRawPayloads?: boolean | undefined;
 }
 
 export interface MessageSummary {
@@ -48,7 +56,32 @@ export function messageWhere(filter: MessageFilter, params: unknown[]): string {
   if (filter.from) add('received_at >= ?', filter.from);
   if (filter.to) add('received_at < ?', filter.to);
   if (filter.before) add('id < ?', filter.before);
+  if (filter.q) clauses.push(searchClause(filter.q, filter.searchRawPayloads === true, params));
   return clauses.length ? `where ${clauses.join(' and ')}` : '';
+}
+
+/**
+ * The business-key search (console message browser, replay by search). Exact keys use the indexes; the text
+ * matches scan the step payloads of each candidate message, so a time range (from/to) keeps a search on a large
+ * store quick.
+ */
+function searchClause(q: string, rawPayloads: boolean, params: unknown[]): string {
+  const key = `$${params.push(q)}`;
+  const purchaseOrders = `(select correlation_id from carelane.purchase_orders where name = ${key} or po_key = ${key})`;
+  const linked = (ids: string) =>
+    `(select related_id from carelane.transaction_links where correlation_id in ${ids} union select correlation_id from carelane.transaction_links where related_id in ${ids})`;
+  const alternatives = [
+    `external_id = ${key}`,
+    `correlation_id = ${key}`,
+    `correlation_id in ${purchaseOrders}`,
+    `correlation_id in ${linked(purchaseOrders)}`,
+    `correlation_id in ${linked(`(select ${key}::text)`)}`,
+    `exists (select 1 from carelane.deliveries d where d.message_id = messages.id and strpos(d.payload::text, ${key}) > 0)`,
+    `exists (select 1 from carelane.message_stages s where s.message_id = messages.id and strpos(s.detail::text, ${key}) > 0)`,
+    `exists (select 1 from carelane.exceptions e where e.message_id = messages.id and strpos(e.detail::text, ${key}) > 0)`,
+  ];
+  if (rawPayloads) alternatives.push(`position(convert_to(${key}, 'UTF8') in payload) > 0`);
+  return `(${alternatives.join(' or ')})`;
 }
 
 export async function listMessages(db: Queryable, filter: MessageFilter): Promise<MessageSummary[]> {
@@ -65,7 +98,7 @@ export interface MessageDetail extends MessageSummary {
   payload: string | null;
   ackPayload: string | null;
   stages: Array<{ stage: string; outcome: string; detail: unknown; at: Date }>;
-  deliveries: Array<{ id: number; lane: string; action: string; endpoint: string; status: string; attempts: number; lastError: string | null; createdAt: Date; completedAt: Date | null }>;
+  deliveries: Array<{ id: number; lane: string; action: string; endpoint: string; status: string; attempts: number; lastError: string | null; createdAt: Date; completedAt: Date | null; payload?: unknown }>;
   exceptions: Array<{ id: number; type: string; status: string; reason: string; createdAt: Date }>;
 }
 
@@ -82,6 +115,7 @@ export async function getMessage(db: Queryable, id: number, includePayload: bool
     db.query('select stage, outcome, detail, at from carelane.message_stages where message_id = $1 order by at, id', [id]),
     db.query(
       `select id, lane, action, endpoint, status, attempts, last_error as "lastError", created_at as "createdAt", completed_at as "completedAt"
+              ${includePayload ? ', payload' : ''}
        from carelane.deliveries where message_id = $1 order by id`,
       [id],
     ),

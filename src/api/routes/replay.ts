@@ -31,6 +31,8 @@ export function replayRoutes(app: FastifyInstance, context: ApiContext): void {
             status: body.filter.status,
             from: body.filter.from ? new Date(body.filter.from) : undefined,
             to: body.filter.to ? new Date(body.filter.to) : undefined,
+            q: body.filter.q,
+            searchRawPayloads: hasPermission(request, 'messages:read_payload'),
           }
         : undefined;
       const outcome = await replayMessages(context.pool, context.config.routes, {

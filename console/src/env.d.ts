@@ -1,0 +1,2 @@
+// Vite bundles imported CSS into the build's own stylesheet.
+declare module '*.css';
