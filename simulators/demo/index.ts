@@ -79,7 +79,8 @@ function demoConfigText(odoo: OdooSimulator, supplier: SupplierSimulator, x12Por
 profile: demo
 odoo:
   connections:
-    ${ODOO_CONNECTION}: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:CARELANE_DEMO_ODOO_KEY}" }
+    # the simulator is local: more than the defaults meant to spare a production Odoo's workers
+    ${ODOO_CONNECTION}: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:CARELANE_DEMO_ODOO_KEY}", ratePerSecond: 100, maxConcurrency: 8 }
 x12:
   http: { port: ${x12Port} }
   partners:
