@@ -199,9 +199,15 @@ export function Exceptions(props: { params: URLSearchParams; can: (permission: s
                   {e.reason}
                   {e.runbook && (
                     <div className="small">
-                      <a href={e.runbook.startsWith('http') ? e.runbook : `#/exceptions?type=${e.type}`} target={e.runbook.startsWith('http') ? '_blank' : undefined} rel="noreferrer">
-                        Runbook: {e.runbook}
-                      </a>
+                      {/^https?:\/\//.test(e.runbook) ? (
+                        <a href={e.runbook} target="_blank" rel="noreferrer">
+                          Runbook
+                        </a>
+                      ) : (
+                        <>
+                          Runbook: <code>{e.runbook}</code>
+                        </>
+                      )}
                     </div>
                   )}
                 </td>
