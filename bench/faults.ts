@@ -224,10 +224,15 @@ export class FaultSuite {
 
   /** The label's events: outbox rows, and how often each event id is in the JetStream stream. */
   private async events(label: string): Promise<NonNullable<FaultRow['events']>> {
-    const { rows } = await this.scenario.database.pool.query<{ id: number; published: boolean }>(
-      `select id, published_at is not null as published from carelane.event_outbox where key like $1 or payload::text like $2`,
-      [`SCHED^NORTH|F-${label}-%`, `%F-${label}-%`],
-    );
+    const query = () =>
+      this.scenario.database.pool.query<{ id: number; published: boolean }>(
+        `select id, published_at is not null as published from carelane.event_outbox where key like $1 or payload::text like $2`,
+        [`SCHED^NORTH|F-${label}-%`, `%F-${label}-%`],
+      );
+    // Publishing is asynchronous to the effects: after a broker outage the relay may still be in its backoff
+    // (at most 30 s) when the reservations have settled. Give it that long before counting what is left.
+    let { rows } = await query();
+    for (const deadline = Date.now() + 45_000; rows.some((r) => !r.published) && Date.now() < deadline; ({ rows } = await query())) await sleep(250);
     const ids = new Set(rows.map((r) => `scenario:${r.id}`));
     const inStream = new Map<string, number>();
     const nc = await natsConnect({ servers: this.nats!.url });

@@ -44,7 +44,8 @@ export class NatsEventBus implements EventBus {
     const servers = options.servers ?? '127.0.0.1:4222';
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers, name: 'carelane-events', timeout: 3_000 });
+      // Reconnect for as long as it takes: a broker restart must never leave the relay without a connection.
+      nc = await connect({ servers, name: 'carelane-events', timeout: 3_000, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 });
     } catch (error) {
       throw brokerUnavailable(`NATS at ${String(servers)}`, NATS_HOW_TO_START, error);
     }
