@@ -131,6 +131,7 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
 
     const engine = new Engine({ config, pool: database.pool, databaseUrl: database.url, registry, log, metrics });
     await engine.start();
+    ingest.setLocalWake((lane) => engine.wakeLane(lane));
     stops.unshift(async () => {
       await ingest.flush();
       await engine.stop();

@@ -38,6 +38,8 @@ export class Ingest implements InboundSink {
   private writesInFlight = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
 
+  private localWake: ((lane: string) => void) | undefined;
+
   constructor(pool: pg.Pool, routes: RouteConfig[], metrics?: Metrics) {
     this.pool = pool;
     this.routes = routes;
@@ -109,18 +111,26 @@ export class Ingest implements InboundSink {
     }
   }
 
+  /** The engine of this process, woken at once for new work; other processes hear a NOTIFY (see wake). */
+  setLocalWake(wake: (lane: string) => void): void {
+    this.localWake = wake;
+  }
+
   /**
-   * Wakes the lane's workers (in every process) a few milliseconds later, once for many messages. If the wake-up
-   * is lost (crash, connection drop) the workers' poll finds the work anyway.
+   * Wakes the lane's workers: this process's at once (no round trip), other processes' through one NOTIFY a
+   * little later for many messages. A NOTIFY is a transaction of its own whose commit PostgreSQL serialises, so
+   * one per message would cost the front door as much as the message itself. If a wake-up is lost (crash,
+   * connection drop) the workers' poll finds the work anyway.
    */
   private wake(lane: string): void {
+    this.localWake?.(lane);
     this.lanesToWake.add(lane);
     this.wakeTimer ??= setTimeout(() => {
       this.wakeTimer = undefined;
       const lanes = [...this.lanesToWake];
       this.lanesToWake.clear();
       notifyLanes(this.pool, lanes).catch(() => {});
-    }, 5);
+    }, 25);
   }
 
   /** Notes that the sender has been answered; written in batches, never delaying the next ACK. */
