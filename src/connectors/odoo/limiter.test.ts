@@ -53,6 +53,19 @@ describe('Odoo round-trip limiter', () => {
     expect(maxBulkInFlight).toBe(3);
   });
 
+  it('runs background work in the gaps: not beside an urgent call in flight', async () => {
+    const limiter = new RoundTripLimiter({ maxConcurrency: 4 });
+    const hold = gate();
+    const urgent = withWorkPriority(CRITICAL, () => limiter.run(() => hold.opened));
+    let bulkStarted = false;
+    const bulk = withWorkPriority(BULK, () => limiter.run(async () => void (bulkStarted = true)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(bulkStarted).toBe(false);
+    hold.open();
+    await Promise.all([urgent, bulk]);
+    expect(bulkStarted).toBe(true);
+  });
+
   it('lets background work use the only slot of a single-slot connection', async () => {
     const limiter = new RoundTripLimiter({ maxConcurrency: 1 });
     await expect(withWorkPriority(BULK, () => limiter.run(async () => 'done'))).resolves.toBe('done');

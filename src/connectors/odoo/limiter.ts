@@ -4,7 +4,11 @@ interface Waiter {
   admit: () => void;
   priority: number;
   seq: number;
+  since: number;
 }
+
+/** Longest a background call waits for urgent calls to finish before it is let in beside them. */
+const BACKGROUND_MAX_WAIT_MS = 2_000;
 
 /**
  * Per-connection admission: at most `maxConcurrency` round trips in flight and a token bucket of
@@ -13,15 +17,17 @@ interface Waiter {
  *
  * Lanes share the connection but not equally (DESIGN.md "Lanes": a bulk flood must not slow the critical
  * lane): waiting calls are admitted by the priority of the work they belong to (workPriority(): the lane of
- * the running delivery), first come first served within a priority, and background work (below standard,
- * the bulk lane) never holds the last `reservedForUrgent` slots, so a reservation finds one free even while a
- * master-data sync keeps every other slot busy.
+ * the running delivery), first come first served within a priority. Background work (below standard: the bulk
+ * lane) runs in the gaps — not while urgent calls are in flight, unless it has waited BACKGROUND_MAX_WAIT_MS —
+ * and never holds the last `reservedForUrgent` slots, so a reservation finds one free even while a master-data
+ * sync keeps every other slot busy.
  */
 export class RoundTripLimiter {
   private readonly maxConcurrency: number;
   private readonly ratePerSecond: number;
   private readonly burst: number;
   private inFlight = 0;
+  private urgentInFlight = 0;
   private tokens: number;
   private refilledAt = Date.now();
   private readonly reservedForUrgent: number;
@@ -48,6 +54,7 @@ export class RoundTripLimiter {
         },
         priority,
         seq: this.seq++,
+        since: Date.now(),
       };
       const leave = () => {
         const index = this.waiting.indexOf(waiter);
@@ -58,10 +65,12 @@ export class RoundTripLimiter {
       this.waiting.push(waiter);
       this.pump();
     });
+    const urgent = priority >= STANDARD_PRIORITY;
     try {
       return await work();
     } finally {
       this.inFlight -= 1;
+      if (urgent) this.urgentInFlight -= 1;
       this.pump();
     }
   }
@@ -80,8 +89,12 @@ export class RoundTripLimiter {
       if (!best || waiter.priority > best.priority || (waiter.priority === best.priority && waiter.seq < best.seq)) best = waiter;
     }
     if (!best) return undefined;
-    const limit = best.priority < STANDARD_PRIORITY ? this.maxConcurrency - this.reservedForUrgent : this.maxConcurrency;
-    return this.inFlight < limit ? best : undefined;
+    if (best.priority >= STANDARD_PRIORITY) return this.inFlight < this.maxConcurrency ? best : undefined;
+    // Background work runs in the gaps: not beside urgent calls (they share the peer's workers and CPU), unless
+    // it has waited so long that it would starve.
+    const starving = Date.now() - best.since > BACKGROUND_MAX_WAIT_MS;
+    if (this.urgentInFlight > 0 && !starving) return undefined;
+    return this.inFlight < this.maxConcurrency - this.reservedForUrgent ? best : undefined;
   }
 
   private pump(): void {
@@ -101,6 +114,8 @@ export class RoundTripLimiter {
         this.tokens -= 1;
       }
       this.inFlight += 1;
+      // counted at admission, not when the caller resumes, so a call admitted in the same turn sees it
+      if (waiter.priority >= STANDARD_PRIORITY) this.urgentInFlight += 1;
       this.waiting.splice(this.waiting.indexOf(waiter), 1);
       waiter.admit();
     }
