@@ -124,6 +124,8 @@ governance:
     activeKeyId: k1
 routes:
   - { source: mllp, type: "SIU^*", lane: critical, flow: demand }
+  - { source: mllp, type: "OMS^*", lane: critical, flow: demand }
+  - { source: mllp, type: "ADT^*", lane: critical, flow: demand }
   - { source: "fhir:*", type: "FHIR_*", lane: critical, flow: demand }
   - { lane: standard, flow: noop }
 `,
@@ -289,6 +291,49 @@ describe('clinical demand → reservation → replenishment → purchase order',
       await waitFor(async () => ['reserved', 'partial'].includes((await demand(`SCHED^NORTH|F-${id}`))?.status ?? ''), 30_000, `${id} reserved after the outage`);
       expect(await pickings(`reservation:SCHED^NORTH|F-${id}`)).toHaveLength(1);
     }
+  });
+
+  it('bedside supplies follow the patient: an ADT^A02 moves the open OMS^O05 supply reservation to the new ward', async () => {
+    const [ward3] = await client.create('stock.location', [{ name: 'Ward 3', usage: 'internal', location_id: odoo.seeded.stockLocationId }]);
+    const actor = { actor: 'test', source: 'test setup' };
+    await applyMappings(app.database.pool, 'locations', [
+      { ehrSystem: 'facility:NORTH', ehrCode: 'CATHLAB', site: 'north', odooConnection: 'odoo-main', storeroomLocationId: odoo.seeded.stockLocationId, destinationLocationId: odoo.seeded.wardLocationId, pickingTypeId: odoo.seeded.internalPickingTypeId },
+      { ehrSystem: 'facility:NORTH', ehrCode: 'WARD3', site: 'north', odooConnection: 'odoo-main', storeroomLocationId: odoo.seeded.stockLocationId, destinationLocationId: ward3!, pickingTypeId: odoo.seeded.internalPickingTypeId },
+    ], actor);
+    await applyMappings(app.database.pool, 'items', [{ ehrSystem: 'MM', ehrCode: '100-2001', odooProductId: products['item:gauze']! }], actor);
+    const oms = [
+      'MSH|^~\\&|MATMGMT|NORTH|CARELANE|NET|20261124101500||OMS^O05^OMS_O05|OMS-1|P|2.5.1',
+      `PID|1||${PATIENT_MRN}^^^HOSP^MR||DOE^JANE||19700101|F`,
+      'PV1|1|I|CATHLAB^2^^NORTH',
+      'ORC|NW|SUP-1001^MATMGMT||GRP-9',
+      'RQD|1|100-2001^Gauze^MM|||6|EA^each^UCUM',
+    ].join('\r');
+    await sendMllp('127.0.0.1', app.mllpPort!, [oms]);
+    const before = await waitFor(async () => {
+      const { rows } = await app.database.pool.query<{ demand_key: string; status: string; reservation_key: string }>(`select demand_key, status, reservation_key from carelane.demands where demand_key = 'MATMGMT^NORTH|SUP-1001' and status = 'reserved'`);
+      return rows[0];
+    }, 15_000, 'the supply reservation');
+
+    const adt = [
+      'MSH|^~\\&|ADT|NORTH|CARELANE|NET|20261124110000||ADT^A02^ADT_A02|ADT-A02-1|P|2.5.1',
+      'EVN|A02|20261124110000',
+      `PID|1||${PATIENT_MRN}^^^HOSP^MR||DOE^JANE||19700101|F`,
+      'PV1|1|I|WARD3^12^A^NORTH|||CATHLAB^2^^NORTH',
+    ].join('\r');
+    await sendMllp('127.0.0.1', app.mllpPort!, [adt]);
+    const after = await waitFor(async () => {
+      const { rows } = await app.database.pool.query<{ status: string; revision: number; destination_location_id: number; reservation_key: string }>(
+        'select status, revision, destination_location_id, reservation_key from carelane.demands where demand_key = $1',
+        [before.demand_key],
+      );
+      return rows[0]?.revision === 2 && rows[0].status === 'reserved' && rows[0];
+    }, 15_000, 'the supply reservation moved');
+    expect(after.destination_location_id).toBe(ward3);
+    const transfers = await odoo.records('stock.picking', ['origin', 'state', 'location_dest_id']);
+    expect(transfers.find((p) => p.origin === before.reservation_key)).toMatchObject({ state: 'cancel' });
+    expect(transfers.find((p) => p.origin === after.reservation_key)).toMatchObject({ state: 'assigned', location_dest_id: [ward3, expect.any(String)] });
+    // the booked procedure of the same patient stays where it is booked
+    expect(JSON.stringify((await app.database.pool.query(`select kind from carelane.demands where revision > 1 and kind <> 'supply'`)).rows)).not.toContain('scheduled');
   });
 
   it('writes no patient identifier or name to the logs, Odoo or the supplier', async () => {

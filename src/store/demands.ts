@@ -94,19 +94,21 @@ export interface NewDemand {
   reservationKey: string;
   lines: DemandLine[];
   messageId: number | null;
+  /** the patient's keyed token, to find the patient's open demands when the patient moves */
+  patientToken?: string | undefined;
 }
 
 /** Inserts the demand, or moves an existing one to a new revision (new lines, new reservation). */
 export async function saveDemandRevision(db: Queryable, demand: NewDemand): Promise<void> {
   await db.query(
-    `insert into carelane.demands (demand_key, correlation_id, kind, status, site, odoo_connection, content_hash, scheduled_start, reservation_key, lines, message_id, destination_location_id)
-     values ($1, $2, $3, 'requested', $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
+    `insert into carelane.demands (demand_key, correlation_id, kind, status, site, odoo_connection, content_hash, scheduled_start, reservation_key, lines, message_id, destination_location_id, patient_token)
+     values ($1, $2, $3, 'requested', $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)
      on conflict (demand_key) do update set
        status = 'requested', site = excluded.site, odoo_connection = excluded.odoo_connection, content_hash = excluded.content_hash,
-       destination_location_id = excluded.destination_location_id,
+       destination_location_id = excluded.destination_location_id, patient_token = coalesce(excluded.patient_token, carelane.demands.patient_token),
        scheduled_start = excluded.scheduled_start, reservation_key = excluded.reservation_key, lines = excluded.lines,
        revision = carelane.demands.revision + 1, message_id = excluded.message_id, updated_at = now()`,
-    [demand.demandKey, demand.correlationId, demand.kind, demand.site, demand.odooConnection, demand.contentHash, demand.scheduledStart ?? null, demand.reservationKey, JSON.stringify(demand.lines), demand.messageId, demand.destinationLocationId],
+    [demand.demandKey, demand.correlationId, demand.kind, demand.site, demand.odooConnection, demand.contentHash, demand.scheduledStart ?? null, demand.reservationKey, JSON.stringify(demand.lines), demand.messageId, demand.destinationLocationId, demand.patientToken ?? null],
   );
 }
 
@@ -116,6 +118,15 @@ export async function setDemandSchedule(db: Queryable, demandKey: string, schedu
 
 export async function setDemandStatus(db: Queryable, demandKey: string, status: DemandState, lines?: DemandLine[]): Promise<void> {
   await db.query('update carelane.demands set status = $2, lines = coalesce($3::jsonb, lines), updated_at = now() where demand_key = $1', [demandKey, status, lines ? JSON.stringify(lines) : null]);
+}
+
+/** The patient's live supply demands (bedside supplies): what a transfer of the patient moves. */
+export async function openSupplyDemandsOf(db: Queryable, patientToken: string): Promise<DemandRow[]> {
+  const { rows } = await db.query<DemandRecord>(
+    `select * from carelane.demands where patient_token = $1 and kind = 'supply' and status in ('requested', 'reserved', 'partial') order by created_at`,
+    [patientToken],
+  );
+  return rows.map(toDemand);
 }
 
 /** Demands whose reservation is short, oldest first: the hybrid mode's reconciliation tries them again. */

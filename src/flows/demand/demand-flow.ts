@@ -5,8 +5,8 @@ import type { DeliveryHandler, HandlerResult, NewDelivery, StageRecord } from '.
 import type { OdooClientFor } from '../../connectors/odoo/index.ts';
 import type { FlowsConfig } from '../../config/schema.ts';
 import type { PatientTokenizer } from '../../governance/index.ts';
-import { findDemand, findDuplicateDemand, saveDemandRevision, setDemandSchedule, setDemandStatus } from '../../store/demands.ts';
-import type { MasterDataLookup } from '../master-data/lookup.ts';
+import { findDemand, findDuplicateDemand, linkTransactions, openSupplyDemandsOf, saveDemandRevision, setDemandSchedule, setDemandStatus } from '../../store/demands.ts';
+import { mappingFailure, type MasterDataLookup } from '../master-data/lookup.ts';
 import { decide, demandKeyOf, type DemandDecision } from './plan-demand.ts';
 import { readDemand } from './read-demand.ts';
 import { statusTargetFor } from './status-back.ts';
@@ -45,6 +45,10 @@ export function demandFlow(dependencies: DemandFlowDependencies): DeliveryHandle
       const { signals, description } = await readDemand(message, tokenizer, context.pool);
       const planned: Planned = { stages: [{ stage: `demand read from ${description}: ${signals.length} signal(s)`, outcome: 'ok' }], next: [], commits: [] };
       for (const signal of signals) {
+        if (signal.businessKeys.appliesTo === 'patient-open-demand') {
+          await planRelocation(planned, signal, delivery.correlationId, context.pool, dependencies);
+          continue;
+        }
         const existing = await findDemand(context.pool, demandKeyOf(signal));
         const decision = await decide(signal, existing, lookup);
         if (decision.kind === 'reserve' && !existing) await refuseDuplicate(context.pool, decision, flows.demand.duplicateWindowMinutes);
@@ -118,6 +122,7 @@ async function plan(planned: Planned, signal: DemandSignal, decision: DemandDeci
           reservationKey,
           lines: resolved.lines,
           messageId,
+          patientToken: signal.patientToken,
         }),
       );
       planned.stages.push({
@@ -155,6 +160,79 @@ async function plan(planned: Planned, signal: DemandSignal, decision: DemandDeci
       planned.next.push(step('demand.release', demand.odooConnection, `demand.release:${demand.reservationKey}`, payload));
       return;
     }
+  }
+}
+
+/**
+ * A patient moved (ADT^A02, A08 with a new PV1-3): the patient's open supply demands — bedside supplies — follow to
+ * the new location as a new revision each (the old transfer cancelled, a new one reserved there). Scheduled
+ * procedures stay where they are booked. The patient is found by token only.
+ */
+async function planRelocation(planned: Planned, signal: DemandSignal, correlationId: string, pool: pg.Pool, deps: DemandFlowDependencies): Promise<void> {
+  const { flows, lookup } = deps;
+  if (!signal.patientToken || !signal.location) {
+    planned.stages.push({ stage: 'patient transfer without patient or location: nothing to move', outcome: 'skipped' });
+    return;
+  }
+  const open = await openSupplyDemandsOf(pool, signal.patientToken);
+  if (open.length === 0) {
+    planned.stages.push({ stage: 'patient transfer: no open supply demand follows the patient', outcome: 'skipped' });
+    return;
+  }
+  const location = await lookup.mapLocation(signal.location);
+  if (!location) throw mappingFailure([{ kind: 'location', system: signal.location.system ?? '', code: signal.location.code }]);
+  for (const demand of open) {
+    if (demand.odooConnection === location.odooConnection && demand.destinationLocationId === location.destinationLocationId) {
+      planned.stages.push({ stage: `${demand.demandKey}: already at the patient's new location`, outcome: 'skipped' });
+      continue;
+    }
+    const revision = demand.revision + 1;
+    const reservationKey = `reservation:${demand.demandKey}:r${revision}`;
+    const lines = demand.lines.map(({ productId, quantity }) => ({ productId, quantity }));
+    const payload: ReservePayload = {
+      demandKey: demand.demandKey,
+      reservationKey,
+      site: location.site,
+      odooConnection: location.odooConnection,
+      pickingTypeId: location.pickingTypeId,
+      sourceLocationId: location.storeroomLocationId,
+      destinationLocationId: location.destinationLocationId,
+      lines,
+      ...(demand.scheduledStart ? { scheduledStart: demand.scheduledStart.toISOString() } : {}),
+    };
+    planned.commits.push(async (client) => {
+      await saveDemandRevision(client, {
+        demandKey: demand.demandKey,
+        correlationId: demand.correlationId,
+        kind: demand.kind,
+        site: location.site,
+        odooConnection: location.odooConnection,
+        destinationLocationId: location.destinationLocationId,
+        contentHash: demand.contentHash,
+        scheduledStart: demand.scheduledStart?.toISOString(),
+        reservationKey,
+        lines,
+        messageId: demand.messageId,
+      });
+      await linkTransactions(client, demand.correlationId, [correlationId], 'patient_transfer');
+    });
+    const step = (action: string, endpoint: string, key: string, body: unknown): NewDelivery => ({
+      lane: flows.demand.lane,
+      action,
+      endpoint,
+      idempotencyKey: key,
+      correlationId: demand.correlationId,
+      orderingKey: `demand:${demand.demandKey}`,
+      payload: body,
+    });
+    // The old transfer is cancelled where it lives: in the same step when the Odoo is the same, else by its own step.
+    const sameOdoo = demand.odooConnection === location.odooConnection;
+    if (demand.reservationKey && demand.odooConnection && !sameOdoo) {
+      const release: ReleasePayload = { demandKey: demand.demandKey, reservationKey: demand.reservationKey, status: 'requested' };
+      planned.next.push(step('demand.release', demand.odooConnection, `demand.release:${demand.reservationKey}`, release));
+    }
+    planned.next.push(step('demand.reserve', location.odooConnection, `demand.reserve:${reservationKey}`, { ...payload, ...(sameOdoo && demand.reservationKey ? { replacing: demand.reservationKey } : {}) }));
+    planned.stages.push({ stage: `${demand.demandKey}: follows the patient to ${signal.location.code} (revision ${revision})`, outcome: 'ok' });
   }
 }
 
