@@ -331,6 +331,34 @@ describe('MLLP listener on a real socket and a real database', () => {
     }
   });
 
+  it('closes the connection instead of answering a batch when a message not stored asked for no error ACK (MSH-15 SU)', async () => {
+    const failing = nextId('BATCH-FAIL');
+    const flakySink: InboundSink = {
+      accept: async (message) => {
+        if (message.externalId === failing) throw new Error('database down for this message');
+        return ingest.accept(message);
+      },
+      acknowledge: (id) => ingest.acknowledge(id),
+    };
+    const flaky = await startMllpListener({ host: HOST, port: 0, source: 'mllp-flaky', maxMessageBytes: MAX_BYTES, idleTimeoutMs: 30_000, ingest: flakySink, log });
+    const client = await MllpClient.connect(HOST, flaky.port, { responseTimeoutMs: 10_000 });
+    try {
+      const good = nextId('BATCH-OK');
+      const successOnly = adt(failing).replace(/^(MSH(?:\|[^|\r]*){11})/, '$1|||SU');
+      expect(successOnly.split('\r')[0]!.split('|')[14]).toBe('SU');
+      const batch = ['BHS|^~\\&|SENDER|FAC|CARELANE|NET|20260501120000||||BATCH-SU', adt(good).trimEnd(), successOnly.trimEnd(), 'BTS|2'].join('\r');
+      // An answered batch would tell the sender both messages arrived; the one that was not stored would be lost.
+      await expect(client.send(batch)).rejects.toMatchObject({ code: 'mllp_connection_closed' });
+      expect(await rowsWhere('external_id = $1', [failing])).toHaveLength(0);
+      const kept = await rowsWhere('external_id = $1', [good]);
+      expect(kept).toHaveLength(1);
+      expect(kept[0]!.status).toBe('received');
+    } finally {
+      await client.close();
+      await flaky.close();
+    }
+  });
+
   it('binds to 127.0.0.1 only', async () => {
     expect(listener.host).toBe('127.0.0.1');
     const other = Object.values(networkInterfaces())

@@ -276,6 +276,8 @@ class MllpConnection {
     const applicationName = this.options.applicationName;
     const acks: string[] = [];
     const stored: number[] = [];
+    // A message not stored whose sender asked for no error ACK (MSH-15 NE/SU) cannot be named in the answer.
+    let unanswerable = false;
     for (const text of batch.messages) {
       const assessment = assess({ type: 'frame', payload: Buffer.from(text, encoding) }, this.options.maxMessageBytes);
       const { header, outcome, problem } = assessment;
@@ -300,7 +302,15 @@ class MllpConnection {
         this.log.error({ err: error, controlId: header?.controlId, messageType: header?.messageType }, 'MLLP batch message not stored; answered with an error');
         const failure = buildAck(header, 'error', { hl7ErrorCode: 207, text: 'message not stored, resend' }, applicationName ? { applicationName } : {});
         if (failure.send) acks.push(failure.text);
+        else unanswerable = true;
       }
+    }
+    if (unanswerable) {
+      // A batch ACK without it would read as the whole batch answered: as for a single message, closing the
+      // connection is the only way to say it failed. The stored messages stay unacknowledged; a resent batch
+      // finds them as duplicates.
+      this.socket.destroy();
+      return;
     }
     if (this.write(buildBatchAck(batch.envelope, acks), encoding)) for (const id of stored) ingest.acknowledge(id);
   }
