@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundMessage, InboundReceipt, InboundSink } from '../src/contracts/inbound.ts';
-import { allIssues, dropX12File, generate850, newSettleState, nextEnvelopeNumbers, pollX12Folder, readX12, x12Send850Handler, type X12FolderOptions, type X12PartnerProfile } from '../src/connectors/x12/index.ts';
+import { allIssues, dropX12File, generate850, newSettleState, nextEnvelopeNumbers, pollX12Folder, readX12, recordFunctionalAcks, x12Send850Handler, type X12FolderOptions, type X12PartnerProfile } from '../src/connectors/x12/index.ts';
 import { Ingest } from '../src/engine/ingest.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 
@@ -148,5 +148,23 @@ describe('outbound drops', () => {
     expect(document.interchanges[0]!.header.receiverId).toBe('GATEWAY');
     const { rows } = await db.pool.query<{ sent_at: Date | null }>('select sent_at from carelane.x12_outbound where idempotency_key = $1', [delivery.idempotencyKey]);
     expect(rows[0]!.sent_at).not.toBeNull();
+  });
+
+  it('x12.send_850 lookup: a later 997 with AK9 A is applied, one with AK9 R is the partner refusing it (permanent)', async () => {
+    const handler = x12Send850Handler([profile], { now: () => new Date('2026-03-02T09:00:00Z') });
+    const context = { pool: db.pool, log: console as never, signal: new AbortController().signal };
+    const order = (n: string) => ({ idempotencyKey: `po-lookup-${n}-${profile.id}`, correlationId: 'c1', payload: { partner: profile.id, purchaseOrder: { poNumber: `PO-LK-${n}`, orderDate: '2026-03-02', shipTo: { id: 'S1' }, lines: [{ quantity: 1, unitOfMeasure: 'EA', unitPrice: '1.00', vendorPartNumber: 'A' }] } } });
+    const accepted = order('A');
+    const refused = order('R');
+    const gs06Of = (r: Awaited<ReturnType<typeof handler.run>>) => String((r?.stages?.[0]?.detail as { gs06: number }).gs06);
+    const gsAccepted = gs06Of(await handler.run(accepted as never, context));
+    const gsRefused = gs06Of(await handler.run(refused as never, context));
+    expect(await handler.lookup!(refused as never, context)).toBe('not_applied'); // no 997 yet
+    await recordFunctionalAcks(db.pool, profile.id, [
+      { kind: '997', functionalId: 'PO', groupControlNumber: gsAccepted, status: 'A', transactions: [] },
+      { kind: '997', functionalId: 'PO', groupControlNumber: gsRefused, status: 'R', transactions: [] },
+    ]);
+    expect(await handler.lookup!(accepted as never, context)).toBe('applied');
+    await expect(handler.lookup!(refused as never, context)).rejects.toMatchObject({ failureClass: 'permanent', code: 'x12_rejected_by_partner' });
   });
 });

@@ -79,6 +79,11 @@ export function x12Send850Handler(profiles: readonly X12PartnerProfile[], option
     },
     async lookup(delivery, { pool }) {
       const outbound = await findOutbound(pool, delivery.idempotencyKey);
+      // A 997/999 that arrived later with AK9 'R' is a refusal, not a receipt: the same permanent failure as a
+      // synchronous 'R' in run(), so the order is parked for a buyer instead of being marked delivered.
+      if (outbound?.acknowledgedAt && outbound.ackStatus === 'R') {
+        throw permanentError(`partner ${outbound.partner} rejected interchange ${outbound.isa13} (group ${outbound.gs06}) in its acknowledgment`, { code: 'x12_rejected_by_partner', where: { segment: 'AK9' } });
+      }
       return outbound?.acknowledgedAt ? 'applied' : 'not_applied';
     },
   };
