@@ -338,4 +338,19 @@ describe('supplier cycle: acknowledgment, ship notice, receipt', () => {
     const everything = [logLines.join('\n'), JSON.stringify(await odoo.records('purchase.order')), JSON.stringify(await odoo.records('stock.picking')), supplier.sent.map((d) => d.body).join('\n'), JSON.stringify(ehr.store.all('SupplyDelivery'))].join('\n');
     for (const phi of ['777888', 'ROE', 'RICHARD', '19650202']) expect(everything).not.toContain(phi);
   });
+
+  it('a refused batch replayed after another batch validated its picking is not recorded as received', async () => {
+    // DOCK-1-0002 was refused (over-receipt) on the backorder picking; DOCK-1-0003 now receives that picking.
+    const [good] = await query<{ lot_name: string; expiry: string }>(`select lot_name, to_char(expiry_date, 'YYYY-MM-DD') as expiry from carelane.expected_lots where po_key = $1 and product_id = $2 and usable`, [poKey, products['item:drape']]);
+    expect((await api('POST', '/api/v1/receipts', { batchId: 'DOCK-1-0003', poNumber: poName, scans: [scan(gtins.drape, good!.lot_name, good!.expiry, 3)] })).status).toBe(202);
+    await waitFor(async () => (await api<{ status: string }>('GET', '/api/v1/receipts/DOCK-1-0003')).body.status === 'validated', 20_000, 'DOCK-1-0003 validated');
+    const receivedBefore = JSON.stringify((await odoo.records('purchase.order.line', ['qty_received'])).map((l) => l.qty_received));
+    const [parked] = await query<{ id: string }>(`select id from carelane.exceptions where status = 'open' and type = 'quantity_variance' and detail->>'code' = 'over_receipt'`);
+    expect((await api('POST', `/api/v1/exceptions/${parked!.id}/replay`, { note: 'test: the PO was not raised; the picking is gone' })).status).toBe(200);
+    // the replay finds no open receipt and parks again; it must not take the other batch's picking as its own
+    await waitFor(async () => (await query(`select 1 from carelane.deliveries where action = 'supplier.receive' and status in ('pending', 'running')`)).length === 0, 15_000, 'the replayed receive run');
+    expect((await api<{ status: string; received: unknown[] }>('GET', '/api/v1/receipts/DOCK-1-0002')).body).toMatchObject({ status: 'refused', received: [] });
+    expect(await query(`select 1 from carelane.exceptions where status = 'open' and type = 'quantity_variance' and detail->>'code' = 'receipt_nothing_open'`)).toHaveLength(1);
+    expect(JSON.stringify((await odoo.records('purchase.order.line', ['qty_received'])).map((l) => l.qty_received))).toBe(receivedBefore);
+  });
 });

@@ -180,6 +180,10 @@ export async function recordReceiptValidated(
   }
 }
 
+/**
+ * A refusal comes before anything is written in Odoo, so the picking chosen for the batch is let go: a replay
+ * chooses again. Kept, it would be taken for this batch's own once another batch validated it ("already done").
+ */
 export async function recordReceiptRefused(db: Queryable, batchKey: string, outcome: unknown): Promise<void> {
-  await db.query(`update carelane.receipts set status = 'refused', outcome = $2::jsonb where batch_key = $1 and status = 'received'`, [batchKey, JSON.stringify(outcome)]);
+  await db.query(`update carelane.receipts set status = 'refused', outcome = $2::jsonb, picking_id = null where batch_key = $1 and status <> 'validated'`, [batchKey, JSON.stringify(outcome)]);
 }
