@@ -261,6 +261,23 @@ describe('HL7 v2 write-back: hl7v2.send over MLLP', () => {
     await nowhere.close();
   });
 
+  it('a message the EHR took but never answered counts as processed once; its retry is answered as the duplicate', async () => {
+    const handler = hl7SendHandler(destination());
+    const work = delivery('hl7v2.send', status, 'demand:silent-then-retry');
+    const controlId = controlIdFor('demand:silent-then-retry');
+    try {
+      receiver.setFault('silent');
+      expect(await failure(handler.run(work, context()))).toMatchObject({ failureClass: 'ambiguous' });
+      receiver.setFault('none');
+      expect((await handler.run(work, context()))?.stages?.[0]?.detail).toMatchObject({ ack: 'AA' });
+    } finally {
+      receiver.setFault('none');
+      await handler.close();
+    }
+    expect(receiver.received.filter((r) => r.controlId === controlId).map((r) => [r.answered, r.duplicate])).toEqual([['', false], ['AA', true]]);
+    expect(receiver.processed().filter((r) => r.controlId === controlId)).toHaveLength(1);
+  });
+
   it('refuses a payload that is neither an order status nor a message, and an unknown destination', async () => {
     const handler = hl7SendHandler(destination());
     expect(await failure(handler.run(delivery('hl7v2.send', { orderStatus: { placerOrderNumber: 'X', orderStatus: 'DONE' } }), context()))).toMatchObject({ code: 'hl7_bad_payload', where: { field: 'payload.orderStatus.orderStatus' } });

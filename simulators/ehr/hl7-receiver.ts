@@ -21,6 +21,8 @@ export interface ReceivedHl7 {
   /** MSA-1 of the answer, '' when none was sent */
   answered: string;
   duplicate: boolean;
+  /** the EHR took this copy in (first copy, accepted), whether or not its answer reached the sender */
+  accepted: boolean;
 }
 
 export interface Hl7Receiver {
@@ -28,7 +30,7 @@ export interface Hl7Receiver {
   port: number;
   /** every message read, duplicates included, in arrival order */
   received: ReceivedHl7[];
-  /** the first copy of each control id: what the EHR processed */
+  /** the first accepted copy of each control id: what the EHR processed (a 'silent' one too: only its answer was lost) */
   processed(): ReceivedHl7[];
   setFault(fault: Hl7ReceiverFault): void;
   close(): Promise<void>;
@@ -40,13 +42,13 @@ export async function startHl7Receiver(options: { host?: string; port?: number; 
   const acks = new Map<string, string>();
   const sockets = new Set<net.Socket>();
 
-  const answer = (text: string): { ack: string | undefined; code: string; duplicate: boolean; controlId: string; messageType: string } => {
+  const answer = (text: string): { ack: string | undefined; code: string; duplicate: boolean; accepted: boolean; controlId: string; messageType: string } => {
     const reading = readMessageHeader(text);
     const header = reading.ok ? reading.header : reading.partial;
     const controlId = header?.controlId ?? '';
     const messageType = header?.messageType ?? '';
     const earlier = controlId ? acks.get(controlId) : undefined;
-    if (earlier !== undefined) return { ack: earlier, code: msaCode(earlier), duplicate: true, controlId, messageType };
+    if (earlier !== undefined) return { ack: earlier, code: msaCode(earlier), duplicate: true, accepted: false, controlId, messageType };
     let outcome: AckOutcome = 'accept';
     let error;
     if (!reading.ok) {
@@ -62,7 +64,7 @@ export async function startHl7Receiver(options: { host?: string; port?: number; 
     const ack = buildAck(header, outcome, error, { applicationName: 'SIMEHR' });
     // Only an accepted message was processed; an AE/AR'd one may be sent again and gets a fresh verdict.
     if (ack.send && outcome === 'accept' && controlId) acks.set(controlId, ack.text);
-    return { ack: ack.send ? ack.text : undefined, code: ack.send ? ack.code : '', duplicate: false, controlId, messageType };
+    return { ack: ack.send ? ack.text : undefined, code: ack.send ? ack.code : '', duplicate: false, accepted: outcome === 'accept', controlId, messageType };
   };
 
   const server = net.createServer((socket) => {
@@ -76,13 +78,13 @@ export async function startHl7Receiver(options: { host?: string; port?: number; 
         const text = event.payload.toString('utf8');
         if (fault === 'close') {
           const reading = readMessageHeader(text);
-          received.push({ controlId: reading.ok ? reading.header.controlId : '', messageType: reading.ok ? reading.header.messageType : '', text, answered: '', duplicate: false });
+          received.push({ controlId: reading.ok ? reading.header.controlId : '', messageType: reading.ok ? reading.header.messageType : '', text, answered: '', duplicate: false, accepted: false });
           socket.destroy();
           return;
         }
         const reply = answer(text);
         const silent = fault === 'silent';
-        received.push({ controlId: reply.controlId, messageType: reply.messageType, text, answered: silent ? '' : reply.code, duplicate: reply.duplicate });
+        received.push({ controlId: reply.controlId, messageType: reply.messageType, text, answered: silent ? '' : reply.code, duplicate: reply.duplicate, accepted: reply.accepted });
         if (!silent && reply.ack) socket.write(frame(Buffer.from(reply.ack, 'utf8')));
       }
     });
@@ -96,7 +98,7 @@ export async function startHl7Receiver(options: { host?: string; port?: number; 
     host: address.address,
     port: address.port,
     received,
-    processed: () => received.filter((r) => !r.duplicate && (r.answered === 'AA' || r.answered === 'CA')),
+    processed: () => received.filter((r) => r.accepted),
     setFault: (next) => {
       fault = next;
     },
