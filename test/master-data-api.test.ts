@@ -5,7 +5,8 @@ import { parseConfigText } from '../src/config/index.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { CANONICAL_CONTRACTS, canonicalContract, ItemSchema, seedCanonicalContracts } from '../src/contracts/canonical/index.ts';
 import { createToken, verifyAuditChain } from '../src/governance/index.ts';
-import { mappingFailure, PgMasterDataLookup, type UnmappedValue } from '../src/flows/master-data/index.ts';
+import { mappingFailure, PgMasterDataLookup, replayMappingFailures, type UnmappedValue } from '../src/flows/master-data/index.ts';
+import { saveMappings } from '../src/flows/master-data/store.ts';
 import { enqueueDeliveries } from '../src/store/queue.ts';
 import type { DeliveryHandler, Engine } from '../src/engine/index.ts';
 import { OdooClient, ProductGateway, VendorGateway } from '../src/connectors/odoo/index.ts';
@@ -187,6 +188,16 @@ describe('mapping_failure auto-replay', () => {
       { resolved_by: 'system:crosswalks', resolution_action: 'replay', resolution_note: 'mapping now present for location OR-9 (API by token:md-integrator)' },
     ]);
     expect(((await (await call('GET', '/api/v1/mapping-failures')).json()) as { unmapped: unknown[] }).unmapped).toEqual([]);
+  });
+
+  it('replays every exception naming the value, more than one page of them', async () => {
+    const parked = [];
+    for (const n of [1, 2, 3]) parked.push(await park(`md-replay-page-${n}`, { items: [{ system: SUPPLY, code: 'KIT-5' }] }));
+    // saved without the auto-replay, then replayed with a page of 2
+    await saveMappings(db.pool, 'items', [{ ehrSystem: SUPPLY, ehrCode: 'KIT-5', odooProductId: 78 }], { actor: 'test' });
+    const outcome = await replayMappingFailures(db.pool, [{ kind: 'item', system: SUPPLY, code: 'KIT-5' }], 'test', 2);
+    expect(outcome).toEqual({ replayed: parked.map((p) => p.exceptionId), waiting: [] });
+    for (const p of parked) await waitFor(async () => (await deliveryStatus(p.deliveryId)) === 'done', 20_000, `delivery ${p.deliveryId} replayed`);
   });
 });
 

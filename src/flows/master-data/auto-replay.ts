@@ -27,33 +27,40 @@ const describe = (value: UnmappedValue): string => `${value.kind} ${value.system
  * Replays the open mapping_failure exceptions that `mapped` (values whose mapping was just added or changed,
  * after its commit) completes. `source` says where the mapping came from, for the resolution note.
  */
-export async function replayMappingFailures(pool: pg.Pool, mapped: UnmappedValue[], source: string, limit = 1000): Promise<AutoReplayOutcome> {
+export async function replayMappingFailures(pool: pg.Pool, mapped: UnmappedValue[], source: string, pageSize = 1000): Promise<AutoReplayOutcome> {
   const outcome: AutoReplayOutcome = { replayed: [], waiting: [] };
   if (mapped.length === 0) return outcome;
-  const { rows } = await pool.query<{ id: number; unmapped: UnmappedValue[] }>(
-    `select id::int as id, detail -> 'unmapped' as unmapped from carelane.exceptions
-     where status = 'open' and type = 'mapping_failure' and detail -> 'unmapped' @> any ($1::jsonb[])
-     order by created_at, id limit $2`,
-    [[...new Set(mapped.map(probe))], limit],
-  );
-  if (rows.length === 0) return outcome;
+  const probes = [...new Set(mapped.map(probe))];
   const lookup = new PgMasterDataLookup(pool);
-  const nowMapped = await lookup.mappedValues(rows.flatMap((row) => (Array.isArray(row.unmapped) ? row.unmapped : [])));
   const changed = new Map(mapped.map((value) => [unmappedKey(value), value]));
-  for (const row of rows) {
-    const values = Array.isArray(row.unmapped) ? row.unmapped : [];
-    if (!values.every((value) => nowMapped.has(unmappedKey(value)))) {
-      outcome.waiting.push(row.id);
-      continue;
+  // Page by id (oldest first): every open exception naming a value is seen once, however many there are.
+  let afterId = 0;
+  for (;;) {
+    const { rows } = await pool.query<{ id: number; unmapped: UnmappedValue[] }>(
+      `select id::int as id, detail -> 'unmapped' as unmapped from carelane.exceptions
+       where status = 'open' and type = 'mapping_failure' and detail -> 'unmapped' @> any ($1::jsonb[]) and id > $3
+       order by id limit $2`,
+      [probes, pageSize, afterId],
+    );
+    if (rows.length === 0) break;
+    const nowMapped = await lookup.mappedValues(rows.flatMap((row) => (Array.isArray(row.unmapped) ? row.unmapped : [])));
+    for (const row of rows) {
+      const values = Array.isArray(row.unmapped) ? row.unmapped : [];
+      if (!values.every((value) => nowMapped.has(unmappedKey(value)))) {
+        outcome.waiting.push(row.id);
+        continue;
+      }
+      const by = values.filter((value) => changed.has(unmappedKey(value))).map(describe);
+      try {
+        await resolveException(pool, row.id, { action: 'replay', actor: AUTO_REPLAY_ACTOR, note: `mapping now present for ${by.join(', ')} (${source})` });
+        outcome.replayed.push(row.id);
+      } catch (error) {
+        // resolved meanwhile by a person or another node: nothing left to do
+        if (!(error instanceof ExceptionNotOpenError)) throw error;
+      }
     }
-    const by = values.filter((value) => changed.has(unmappedKey(value))).map(describe);
-    try {
-      await resolveException(pool, row.id, { action: 'replay', actor: AUTO_REPLAY_ACTOR, note: `mapping now present for ${by.join(', ')} (${source})` });
-      outcome.replayed.push(row.id);
-    } catch (error) {
-      // resolved meanwhile by a person or another node: nothing left to do
-      if (!(error instanceof ExceptionNotOpenError)) throw error;
-    }
+    if (rows.length < pageSize) break;
+    afterId = rows[rows.length - 1]!.id;
   }
   return outcome;
 }
