@@ -1,3 +1,4 @@
+import { permanentError } from '../contracts/errors.ts';
 import type { Queryable } from './database.ts';
 import { DELIVERY_CHANNEL } from './queue.ts';
 import type { MessageStatus } from './schema.ts';
@@ -152,4 +153,26 @@ export async function recordAcknowledgments(db: Queryable, acks: Array<{ message
 export async function countPendingOnLane(db: Queryable, lane: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from carelane.deliveries where lane = $1 and status = 'pending'`, [lane]);
   return rows[0]?.n ?? 0;
+}
+
+/** A stored message as flows read it back: the payload is required (a purged one cannot be processed again). */
+export interface StoredMessage {
+  id: number;
+  source: string;
+  messageType: string;
+  contentType: string;
+  correlationId: string;
+  payload: Buffer;
+}
+
+/** Loads a stored message for processing; a missing message or a purged payload is a permanent failure. */
+export async function loadStoredMessage(db: Queryable, id: number): Promise<StoredMessage> {
+  const { rows } = await db.query<{ source: string; message_type: string; content_type: string; correlation_id: string; payload: Buffer | null }>(
+    'select source, message_type, content_type, correlation_id, payload from carelane.messages where id = $1',
+    [id],
+  );
+  const row = rows[0];
+  if (!row) throw permanentError(`message ${id} does not exist`, { code: 'message_missing' });
+  if (!row.payload) throw permanentError('the payload was purged by retention; it cannot be processed again', { code: 'payload_purged' });
+  return { id, source: row.source, messageType: row.message_type, contentType: row.content_type, correlationId: row.correlation_id, payload: row.payload };
 }

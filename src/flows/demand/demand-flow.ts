@@ -9,6 +9,7 @@ import { findDemand, findDuplicateDemand, linkTransactions, openSupplyDemandsOf,
 import { mappingFailure, type MasterDataLookup } from '../master-data/lookup.ts';
 import { decide, demandKeyOf, type DemandDecision } from './plan-demand.ts';
 import { readDemand } from './read-demand.ts';
+import { loadStoredMessage } from '../../store/messages.ts';
 import { statusTargetFor } from './status-back.ts';
 import { afterReservation, reservationCommit, reserveInOdoo, type ReleasePayload, type ReschedulePayload, type ReservePayload } from './reservation-steps.ts';
 
@@ -41,7 +42,7 @@ export function demandFlow(dependencies: DemandFlowDependencies): DeliveryHandle
     action: 'flow.demand',
     async run(delivery, context): Promise<HandlerResult> {
       if (delivery.messageId === null) throw permanentError('flow.demand needs the message it was routed for', { code: 'flow_without_message' });
-      const message = await loadMessage(context.pool, delivery.messageId);
+      const message = await loadStoredMessage(context.pool, delivery.messageId);
       const { signals, description } = await readDemand(message, tokenizer, context.pool);
       const planned: Planned = { stages: [{ stage: `demand read from ${description}: ${signals.length} signal(s)`, outcome: 'ok' }], next: [], commits: [] };
       for (const signal of signals) {
@@ -234,15 +235,4 @@ async function planRelocation(planned: Planned, signal: DemandSignal, correlatio
     planned.next.push(step('demand.reserve', location.odooConnection, `demand.reserve:${reservationKey}`, { ...payload, ...(sameOdoo && demand.reservationKey ? { replacing: demand.reservationKey } : {}) }));
     planned.stages.push({ stage: `${demand.demandKey}: follows the patient to ${signal.location.code} (revision ${revision})`, outcome: 'ok' });
   }
-}
-
-async function loadMessage(pool: pg.Pool, id: number) {
-  const { rows } = await pool.query<{ source: string; message_type: string; content_type: string; payload: Buffer | null }>(
-    'select source, message_type, content_type, payload from carelane.messages where id = $1',
-    [id],
-  );
-  const row = rows[0];
-  if (!row) throw permanentError(`message ${id} does not exist`, { code: 'message_missing' });
-  if (!row.payload) throw permanentError('the payload was purged by retention; it cannot be processed again', { code: 'payload_purged' });
-  return { source: row.source, messageType: row.message_type, contentType: row.content_type, payload: row.payload };
 }

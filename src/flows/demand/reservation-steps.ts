@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { permanentError } from '../../contracts/errors.ts';
 import type { DeliveryHandler, HandlerResult, NewDelivery } from '../../engine/handlers.ts';
 import { appendEvents, type NewEvent } from '../../connectors/events/index.ts';
-import { findByExternalIds, TransferGateway, type OdooClient, type OdooClientFor } from '../../connectors/odoo/index.ts';
+import { odooDatetime, TransferGateway, type OdooClient, type OdooClientFor } from '../../connectors/odoo/index.ts';
+import { payloadOf, publishesEvents } from '../step-payload.ts';
 import { setDemandStatus, type DemandLine, type DemandState } from '../../store/demands.ts';
 import type { FlowsConfig } from '../../config/schema.ts';
 import { statusDelivery, type StatusTarget } from './status-back.ts';
@@ -48,9 +49,6 @@ export interface ReplenishmentRequestPayload {
   quantity: number;
 }
 
-/** Odoo datetimes are naive UTC 'YYYY-MM-DD HH:MM:SS' (fields.Datetime, reference/odoo.md). */
-export const odooDatetime = (iso: string): string => new Date(iso).toISOString().replace('T', ' ').slice(0, 19);
-
 export interface ReservationResult {
   pickingId: number;
   state: string;
@@ -86,7 +84,6 @@ export interface StepDependencies {
   flows: FlowsConfig;
 }
 
-const publishes = (mode: string): boolean => mode === 'event-driven' || mode === 'hybrid';
 
 /** What follows a reservation: the shortfalls go to replenishment (standard lane), one request per product. */
 export function afterReservation(payload: ReservePayload, result: ReservationResult, correlationId: string, flows: FlowsConfig): NewDelivery[] {
@@ -130,15 +127,10 @@ export function reservationEvent(payload: ReservePayload, result: ReservationRes
 export function reservationCommit(payload: ReservePayload, result: ReservationResult, correlationId: string, flows: FlowsConfig): (client: pg.PoolClient) => Promise<void> {
   return async (client) => {
     await setDemandStatus(client, payload.demandKey, result.status, result.lines);
-    if (publishes(flows.demand.mode)) await appendEvents(client, [reservationEvent(payload, result, correlationId)]);
+    if (publishesEvents(flows.demand.mode)) await appendEvents(client, [reservationEvent(payload, result, correlationId)]);
   };
 }
 
-function payloadOf<T>(payload: unknown, action: string, required: readonly string[]): T {
-  if (typeof payload !== 'object' || payload === null) throw permanentError(`${action}: payload must be an object`, { code: 'flow_bad_payload', where: { field: 'payload' } });
-  for (const name of required) if (!(name in payload)) throw permanentError(`${action}: payload.${name} is missing`, { code: 'flow_bad_payload', where: { field: `payload.${name}` } });
-  return payload as T;
-}
 
 /** `demand.reserve`: reserve in Odoo, record reserved vs requested, hand shortfalls to replenishment. */
 export function reserveStep({ clientFor, flows }: StepDependencies): DeliveryHandler {
@@ -176,7 +168,7 @@ export function releaseStep({ clientFor, flows }: StepDependencies): DeliveryHan
         next: payload.statusBack ? [statusDelivery(payload.statusBack, payload.demandKey, payload.reservationKey, 'released', delivery.correlationId)] : [],
         inTransaction: async (tx) => {
           await setDemandStatus(tx, payload.demandKey, payload.status);
-          if (publishes(flows.demand.mode)) {
+          if (publishesEvents(flows.demand.mode)) {
             await appendEvents(tx, [{ topic: 'carelane.reservation.released', key: payload.demandKey, correlationId: delivery.correlationId, payload: { demandKey: payload.demandKey, reservationKey: payload.reservationKey } }]);
           }
         },
@@ -191,12 +183,12 @@ export function rescheduleStep({ clientFor }: StepDependencies): DeliveryHandler
     action: 'demand.reschedule',
     async run(delivery, context): Promise<HandlerResult> {
       const payload = payloadOf<ReschedulePayload>(delivery.payload, 'demand.reschedule', ['demandKey', 'reservationKey', 'scheduledStart']);
-      const client = (await clientFor(delivery.endpoint)).withSignal(context.signal);
-      const pickingId = (await findByExternalIds(client, 'stock.picking', [payload.reservationKey])).get(payload.reservationKey);
+      const transfers = new TransferGateway((await clientFor(delivery.endpoint)).withSignal(context.signal));
+      const pickingId = await transfers.findByKey(payload.reservationKey);
       if (pickingId === undefined) return { stages: [{ stage: 'no transfer in Odoo to move', outcome: 'skipped' }] };
-      const state = await new TransferGateway(client).state(pickingId);
+      const state = await transfers.state(pickingId);
       if (state === 'done' || state === 'cancel') return { stages: [{ stage: `transfer ${pickingId} is ${state}: not moved`, outcome: 'skipped' }] };
-      await client.write('stock.picking', [pickingId], { scheduled_date: odooDatetime(payload.scheduledStart) });
+      await transfers.reschedule(payload.reservationKey, payload.scheduledStart);
       return { stages: [{ stage: `transfer ${pickingId} moved to ${payload.scheduledStart}`, outcome: 'ok' }] };
     },
   };

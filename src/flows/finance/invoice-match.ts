@@ -6,7 +6,7 @@ import type { FlowsConfig } from '../../config/schema.ts';
 import type { DeliveryHandler, HandlerResult, NewDelivery, StageRecord } from '../../engine/handlers.ts';
 import { linkTransactions } from '../../store/demands.ts';
 import type { Queryable } from '../../store/database.ts';
-import { loadSupplierMessage, supplierDocuments } from './supplier-documents.ts';
+import { canonicalDocuments, loadMessage } from '../supplier/documents.ts';
 import { matchInvoice, toleranceFor, type MatchedLine, type MatchLineInput } from './three-way-match.ts';
 import type { LineEvidence } from './store.ts';
 import { recordedReceipts, saveInvoiceMatch } from './store.ts';
@@ -47,8 +47,8 @@ export function invoiceMatchFlow(flows: FlowsConfig): DeliveryHandler {
     action: 'flow.invoice_match',
     async run(delivery, context): Promise<HandlerResult> {
       if (delivery.messageId === null) throw permanentError('flow.invoice_match needs the message it was routed for', { code: 'flow_without_message' });
-      const message = await loadSupplierMessage(context.pool, delivery.messageId);
-      const invoices = supplierDocuments(message).flatMap((d) => (d.type === '810' ? [d.invoice] : []));
+      const message = await loadMessage(context.pool, delivery.messageId);
+      const invoices = canonicalDocuments(message).flatMap((d) => (d.type === '810' ? [d.invoice] : []));
       if (invoices.length === 0) return { stages: [{ stage: `${message.messageType}: no invoice in it`, outcome: 'skipped' }] };
       const stages: StageRecord[] = [];
       const next: NewDelivery[] = [];

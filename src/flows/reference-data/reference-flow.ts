@@ -1,6 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { permanentError } from '../../contracts/errors.ts';
 import type { DeliveryHandler, HandlerResult } from '../../engine/handlers.ts';
+import { loadStoredMessage } from '../../store/messages.ts';
 import { mapFhirReference, parseSubscriptionNotification } from '../../connectors/fhir/index.ts';
 import type { ReferenceRecord } from '../../connectors/fhir/map-reference.ts';
 import type { MasterDataDomain, OwnershipRules, SystemOfRecord } from '../../governance/ownership.ts';
@@ -54,9 +55,7 @@ export function referenceDataFlow(ownership: OwnershipRules): DeliveryHandler {
     action: 'flow.reference_data',
     async run(delivery, { pool }): Promise<HandlerResult> {
       if (delivery.messageId === null) throw permanentError('flow.reference_data needs the message it was routed for', { code: 'flow_without_message' });
-      const { rows } = await pool.query<{ source: string; message_type: string; payload: Buffer | null }>('select source, message_type, payload from carelane.messages where id = $1', [delivery.messageId]);
-      const message = rows[0];
-      if (!message?.payload) throw permanentError(`message ${delivery.messageId} has no payload to read`, { code: 'payload_missing' });
+      const message = await loadStoredMessage(pool, delivery.messageId);
       let body: unknown;
       try {
         body = JSON.parse(message.payload.toString('utf8'));
@@ -64,7 +63,7 @@ export function referenceDataFlow(ownership: OwnershipRules): DeliveryHandler {
         throw permanentError(`the stored payload is not JSON: ${(error as Error).message}`, { code: 'fhir_invalid_json', where: { field: 'payload' } });
       }
       const writer = writerOf(message.source);
-      const records = resourcesOf(body, message.message_type)
+      const records = resourcesOf(body, message.messageType)
         .filter((r) => REFERENCE_TYPES.has(r.resourceType))
         .map((r) => mapFhirReference(r, { sourceSystem: message.source }));
       const writes = records.map((record) => ({ record, ...writtenFields(record) }));

@@ -13,6 +13,7 @@ import {
   type PendingRequest,
 } from '../../store/demands.ts';
 import { enqueueDeliveries } from '../../store/queue.ts';
+import { payloadOf, publishesEvents } from '../step-payload.ts';
 import type { ReplenishmentRequestPayload } from '../demand/reservation-steps.ts';
 
 export interface ReplenishmentDependencies {
@@ -34,13 +35,7 @@ export interface SendOrderPayload {
   poKey: string;
 }
 
-const publishes = (mode: string): boolean => mode === 'event-driven' || mode === 'hybrid';
 
-function payloadOf<T>(payload: unknown, action: string, required: readonly string[]): T {
-  if (typeof payload !== 'object' || payload === null) throw permanentError(`${action}: payload must be an object`, { code: 'flow_bad_payload', where: { field: 'payload' } });
-  for (const name of required) if (!(name in payload)) throw permanentError(`${action}: payload.${name} is missing`, { code: 'flow_bad_payload', where: { field: `payload.${name}` } });
-  return payload as T;
-}
 
 /**
  * Grouping windows: a request joins the window of its site and vendor that is open now; the window's order is
@@ -140,7 +135,7 @@ export function placeOrderStep({ clientFor, flows }: ReplenishmentDependencies):
         next,
         inTransaction: async (tx) => {
           await recordPurchaseOrder(tx, { poKey: payload.batchKey, correlationId: delivery.correlationId, site: payload.site, odooConnection: payload.odooConnection, vendorId: payload.vendorId, odooOrderId: outcome.orderId, name: outcome.name, state: outcome.state, lines }, requests);
-          if (publishes(flows.replenishment.mode)) {
+          if (publishesEvents(flows.replenishment.mode)) {
             await appendEvents(tx, [{ topic: 'carelane.purchase_order.placed', key: payload.batchKey, correlationId: delivery.correlationId, payload: { poKey: payload.batchKey, name: outcome.name, state: outcome.state, site: payload.site, vendorId: payload.vendorId, lines } }]);
           }
         },

@@ -1,27 +1,10 @@
-import type pg from 'pg';
 import { permanentError } from '../../contracts/errors.ts';
 import { parseX12, type CanonicalDocument, type PurchaseOrderAck, type ShipNotice } from '../../connectors/x12/index.ts';
 import { CANONICAL_JSON } from '../../connectors/supplier-rest/index.ts';
 
-export interface StoredMessage {
-  id: number;
-  source: string;
-  messageType: string;
-  contentType: string;
-  correlationId: string;
-  payload: Buffer;
-}
-
-export async function loadMessage(pool: pg.Pool, id: number): Promise<StoredMessage> {
-  const { rows } = await pool.query<{ source: string; message_type: string; content_type: string; correlation_id: string; payload: Buffer | null }>(
-    'select source, message_type, content_type, correlation_id, payload from carelane.messages where id = $1',
-    [id],
-  );
-  const row = rows[0];
-  if (!row) throw permanentError(`message ${id} does not exist`, { code: 'message_missing' });
-  if (!row.payload) throw permanentError('the payload was purged by retention; it cannot be processed again', { code: 'payload_purged' });
-  return { id, source: row.source, messageType: row.message_type, contentType: row.content_type, correlationId: row.correlation_id, payload: row.payload };
-}
+// The loader every flow shares (src/store/messages.ts), under the names this module's callers use.
+export { loadStoredMessage as loadMessage, type StoredMessage } from '../../store/messages.ts';
+import type { StoredMessage } from '../../store/messages.ts';
 
 /**
  * The canonical documents of a stored supplier message, whichever channel brought it: an X12 interchange

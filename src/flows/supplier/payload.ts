@@ -1,8 +1,2 @@
-import { permanentError } from '../../contracts/errors.ts';
-
-/** A step's payload comes from a flow: a malformed one is a bug there, refused with the field named. */
-export function payloadOf<T>(payload: unknown, action: string, required: readonly string[]): T {
-  if (typeof payload !== 'object' || payload === null) throw permanentError(`${action}: payload must be an object`, { code: 'flow_bad_payload', where: { field: 'payload' } });
-  for (const name of required) if (!(name in payload)) throw permanentError(`${action}: payload.${name} is missing`, { code: 'flow_bad_payload', where: { field: `payload.${name}` } });
-  return payload as T;
-}
+// The step-payload check every flow shares.
+export { payloadOf } from '../step-payload.ts';
