@@ -4,6 +4,7 @@ import path from 'node:path';
 import { classify, type CarelaneError } from '../../contracts/errors.ts';
 import type { InboundSink } from '../../contracts/inbound.ts';
 import type { X12PartnerProfile } from './partner-profile.ts';
+import { startPollLoop, type PollLoop } from './poll-loop.ts';
 import { receiveX12, type ReceiveX12Options } from './receive.ts';
 
 /**
@@ -127,10 +128,7 @@ export async function dropX12File(dir: string, name: string, body: string): Prom
   return final;
 }
 
-export interface X12FolderWatcher {
-  /** resolves when the poll in progress (if any) is done */
-  stop(): Promise<void>;
-}
+export type X12FolderWatcher = PollLoop;
 
 /**
  * Polls the inbound folder every `intervalMs` (default 1000). Polling rather than fs.watch: inotify events do
@@ -138,24 +136,5 @@ export interface X12FolderWatcher {
  */
 export function startX12FolderWatcher(options: X12FolderOptions & { intervalMs?: number; onPoll?: (outcomes: FolderFileOutcome[]) => void; onError?: (error: CarelaneError) => void }): X12FolderWatcher {
   const settle = newSettleState();
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const tick = () => {
-    if (running || stopped) return;
-    running = pollX12Folder(options, settle)
-      .then((outcomes) => options.onPoll?.(outcomes))
-      .catch((error: unknown) => options.onError?.(classify(error)))
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  const timer = setInterval(tick, options.intervalMs ?? 1000);
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPollLoop(() => pollX12Folder(options, settle), options.intervalMs ?? 1000, options);
 }

@@ -6,6 +6,7 @@ import type { InboundSink } from '../../contracts/inbound.ts';
 import type { FolderFileOutcome, SettleState } from './folder-transport.ts';
 import { newSettleState } from './folder-transport.ts';
 import type { SftpSettings, X12PartnerProfile } from './partner-profile.ts';
+import { startPollLoop, type PollLoop } from './poll-loop.ts';
 import { receiveX12, type ReceiveX12Options } from './receive.ts';
 
 /**
@@ -176,31 +177,10 @@ export async function dropX12Sftp(partner: X12PartnerProfile, name: string, body
   });
 }
 
-export interface X12SftpPoller {
-  stop(): Promise<void>;
-}
+export type X12SftpPoller = PollLoop;
 
 /** Polls the partner's inbound folder every sftp.pollSeconds (default 60). */
 export function startX12SftpPoller(options: X12SftpOptions & { intervalMs?: number; onPoll?: (outcomes: FolderFileOutcome[]) => void; onError?: (error: CarelaneError) => void }): X12SftpPoller {
   const settle = newSettleState();
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const tick = () => {
-    if (running || stopped) return;
-    running = pollX12Sftp(options, settle)
-      .then((outcomes) => options.onPoll?.(outcomes))
-      .catch((error: unknown) => options.onError?.(classify(error)))
-      .finally(() => {
-        running = undefined;
-      });
-  };
-  const timer = setInterval(tick, options.intervalMs ?? (options.partner.sftp?.pollSeconds ?? 60) * 1000);
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPollLoop(() => pollX12Sftp(options, settle), options.intervalMs ?? (options.partner.sftp?.pollSeconds ?? 60) * 1000, options);
 }
