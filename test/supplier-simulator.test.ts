@@ -171,10 +171,14 @@ describe('x12.send_850 and the supplier simulator', () => {
     await expect(handler.run(delivery('PO-6003'), context(AbortSignal.timeout(100)))).rejects.toMatchObject({ failureClass: 'ambiguous' });
     expect(await handler.lookup!(delivery('PO-6003'), context())).toBe('not_applied');
     supplier.setFault('none');
+    const duplicatesBefore = supplier.duplicates;
     await handler.run(delivery('PO-6003'), context());
     expect(await handler.lookup!(delivery('PO-6003'), context())).toBe('applied');
-    expect([...supplier.orders.keys()].filter((po) => po === 'PO-6003')).toHaveLength(1);
+    // The slow attempt reached the supplier; the retry carried the same ISA13, so the supplier saw a duplicate
+    // interchange (X12.5), not a second order.
+    expect(supplier.duplicates).toBe(duplicatesBefore + 1);
     await supplier.idle();
+    expect(supplier.sent.filter((s) => s.poNumber === 'PO-6003' && s.type === '855')).toHaveLength(1);
   });
 
   it('lists sent interchanges whose 997 is overdue per the partner profile', async () => {
