@@ -45,7 +45,8 @@ export type FolderFileOutcome =
   | { file: string; kind: 'processed' | 'rejected'; messageIds: number[]; ackFile?: string; duplicate: boolean }
   | { file: string; kind: 'left'; error: CarelaneError };
 
-const PICKUP = /^[^.].*\.(edi|x12)$/i;
+/** Names taken by a pickup (folder or SFTP): `*.edi` / `*.x12`, never a dot-file (an upload in progress). */
+export const PICKUP = /^[^.].*\.(edi|x12)$/i;
 
 /** What the previous poll saw of files not yet settled: name → size and mtime. */
 export type SettleState = Map<string, { size: number; mtimeMs: number }>;
@@ -104,7 +105,8 @@ async function receiveFile(file: string, name: string, options: X12FolderOptions
   }
 }
 
-const stem = (name: string) => name.replace(/\.(edi|x12)$/i, '');
+/** The name without its .edi/.x12 extension: `po-1.edi` → `po-1` (its ack is `po-1.ack.x12`). */
+export const stem = (name: string) => name.replace(/\.(edi|x12)$/i, '');
 
 /** Moves a handled file into `dir`; a name already there (a partner reusing file names) gets a unique suffix. */
 async function moveAside(file: string, dir: string, name: string): Promise<void> {

@@ -4,7 +4,7 @@ import SftpClient from 'ssh2-sftp-client';
 import { CarelaneError, classify, permanentError, transientError } from '../../contracts/errors.ts';
 import type { InboundSink } from '../../contracts/inbound.ts';
 import type { FolderFileOutcome, SettleState } from './folder-transport.ts';
-import { newSettleState } from './folder-transport.ts';
+import { newSettleState, PICKUP, stem } from './folder-transport.ts';
 import type { SftpSettings, X12PartnerProfile } from './partner-profile.ts';
 import { startPollLoop, type PollLoop } from './poll-loop.ts';
 import { receiveX12, type ReceiveX12Options } from './receive.ts';
@@ -76,8 +76,6 @@ function classifySftp(error: unknown, step: string): CarelaneError {
   return transientError(`sftp ${step}: ${message}`, { code: 'sftp_failed', cause: error });
 }
 
-const PICKUP = /^[^.].*\.(edi|x12)$/i;
-
 function settingsOf(partner: X12PartnerProfile): SftpSettings {
   if (partner.transport !== 'sftp' || !partner.sftp) throw permanentError(`x12 partner ${partner.id} has no sftp settings`, { code: 'config_invalid', where: { field: `x12.partners.${partner.id}.sftp` } });
   return partner.sftp;
@@ -124,7 +122,7 @@ async function pickUp(sftp: SftpClient, settings: SftpSettings, name: string, op
       options.sink.acknowledge(outcome.messageId);
       return { file: name, kind: 'rejected', messageIds: [outcome.messageId], duplicate: false };
     }
-    const ackFile = outcome.body ? await dropOn(sftp, settings.outbound, `${name.replace(/\.(edi|x12)$/i, '')}.ack.x12`, outcome.body) : undefined;
+    const ackFile = outcome.body ? await dropOn(sftp, settings.outbound, `${stem(name)}.ack.x12`, outcome.body) : undefined;
     const allRejected = outcome.interchanges.every((i) => i.rejected);
     await retire(sftp, settings, remote, name, allRejected ? 'rejected' : 'processed');
     for (const i of outcome.interchanges) options.sink.acknowledge(i.messageId);
