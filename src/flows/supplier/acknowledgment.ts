@@ -199,6 +199,11 @@ export function applyAckStep({ clientFor, flows }: AcknowledgmentDependencies): 
               exceptions.push({ type: 'supplier_rejection', line, reason: `${payload.poName} line ${line.lineNumber} rejected by the supplier (${line.reason ?? line.codes}); flows.supplier.rejections = exception: a buyer decides`, evidence: evidence(line, odoo) });
               continue;
             }
+            // Already cancelled (by this step on an attempt whose answer was lost, or by a buyer): nothing of it comes.
+            if (state === 'cancel') {
+              applied.push({ ...base, did: 'order_cancelled', ...(line.reason ? { note: line.reason } : {}) });
+              continue;
+            }
             wanted = received;
           } else if (line.confirmedQuantity < currentQty) {
             wanted = line.confirmedQuantity;
