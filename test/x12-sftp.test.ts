@@ -104,6 +104,37 @@ describe('X12 over SFTP', () => {
     expect(await list('archive')).toEqual(['po-3.x12']);
   });
 
+  it('leaves a file the partner overwrote while it was being stored, and receives the new content on a later poll', async () => {
+    const noArchive = { ...profile, sftp: { ...profile.sftp!, archive: undefined } } as X12PartnerProfile;
+    delete (noArchive.sftp as { archive?: string }).archive;
+    const file = path.join(root, 'in', 'orders.edi'); // a partner that always writes the same name
+    await writeFile(file, po('PO-S8', 28));
+    let overwritten = false;
+    // The partner writes its next interchange over the same name while Carelane stores the first one.
+    const racing: InboundSink = {
+      accept: async (message) => {
+        if (!overwritten) {
+          overwritten = true;
+          await writeFile(file, po('PO-S8-NEXT', 29));
+        }
+        return ingest.accept(message);
+      },
+      acknowledge: (id) => ingest.acknowledge(id),
+    };
+    const opts = { ...options, partner: noArchive, profiles: [noArchive], sink: racing };
+    const settle = newSettleState();
+    await pollX12Sftp(opts, settle);
+    const [left] = await pollX12Sftp(opts, settle);
+    expect(left).toMatchObject({ file: 'orders.edi', kind: 'left', error: { code: 'sftp_file_changed' } });
+    expect(await list('in')).toEqual(['orders.edi']);
+    await pollX12Sftp(opts, settle);
+    const [next] = await pollX12Sftp(opts, settle);
+    expect(next).toMatchObject({ file: 'orders.edi', kind: 'processed', duplicate: false });
+    expect(await list('in')).toEqual([]);
+    const { rows } = await db.pool.query<{ external_id: string }>('select external_id from carelane.messages where source = $1 and external_id in ($2, $3) order by external_id', [`x12:${noArchive.id}`, '000000028', '000000029']);
+    expect(rows.map((r) => r.external_id)).toEqual(['000000028', '000000029']); // both interchanges stored, none lost
+  });
+
   it('deletes instead of archiving when the profile has no archive folder; non-X12 is stored as rejected', async () => {
     const noArchive = { ...profile, sftp: { ...profile.sftp!, archive: undefined } } as X12PartnerProfile;
     delete (noArchive.sftp as { archive?: string }).archive;

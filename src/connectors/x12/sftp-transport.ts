@@ -97,7 +97,7 @@ export async function pollX12Sftp(options: X12SftpOptions, settle: SettleState =
       const seen = settle.get(entry.name);
       settle.set(entry.name, { size: entry.size, mtimeMs: entry.modifyTime });
       if (!seen || seen.size !== entry.size || seen.mtimeMs !== entry.modifyTime) continue;
-      outcomes.push(await pickUp(sftp, settings, entry.name, options));
+      outcomes.push(await pickUp(sftp, settings, entry.name, { size: entry.size, mtimeMs: entry.modifyTime }, options));
       settle.delete(entry.name);
     }
     for (const name of settle.keys()) if (!listing.some((entry) => entry.name === name)) settle.delete(name);
@@ -105,7 +105,7 @@ export async function pollX12Sftp(options: X12SftpOptions, settle: SettleState =
   });
 }
 
-async function pickUp(sftp: SftpClient, settings: SftpSettings, name: string, options: X12SftpOptions): Promise<FolderFileOutcome> {
+async function pickUp(sftp: SftpClient, settings: SftpSettings, name: string, listed: { size: number; mtimeMs: number }, options: X12SftpOptions): Promise<FolderFileOutcome> {
   const remote = path.join(settings.inbound, name);
   let outcome;
   try {
@@ -117,6 +117,7 @@ async function pickUp(sftp: SftpClient, settings: SftpSettings, name: string, op
   if (outcome.kind === 'not_stored') return { file: name, kind: 'left', error: outcome.error };
   // Stored: from here on, a failure only means the next poll receives a duplicate, which is harmless.
   try {
+    await unchangedSinceListed(sftp, remote, listed);
     if (outcome.kind === 'unreadable') {
       await retire(sftp, settings, remote, name, 'rejected');
       options.sink.acknowledge(outcome.messageId);
@@ -129,6 +130,20 @@ async function pickUp(sftp: SftpClient, settings: SftpSettings, name: string, op
     return { file: name, kind: allRejected ? 'rejected' : 'processed', messageIds: outcome.interchanges.map((i) => i.messageId), ...(ackFile ? { ackFile } : {}), duplicate: outcome.interchanges.every((i) => i.duplicate) };
   } catch (error) {
     return { file: name, kind: 'left', error: classifySftp(error, 'archive') };
+  }
+}
+
+/**
+ * A partner reusing a file name may have written new content over the file while it was being stored: deleting
+ * or archiving it then would drop an interchange nobody received. Such a file is left for the next poll, which
+ * receives the new content (the old one is already stored; were it the same, it is a duplicate). Same size and
+ * modification second still slips through (SFTP v3 times are whole seconds); a partner uploading under a
+ * temporary name and renaming never hits this.
+ */
+async function unchangedSinceListed(sftp: SftpClient, remote: string, listed: { size: number; mtimeMs: number }): Promise<void> {
+  const now = await sftp.stat(remote);
+  if (now.size !== listed.size || now.modifyTime !== listed.mtimeMs) {
+    throw transientError(`sftp ${remote} changed while it was being received; left for the next poll`, { code: 'sftp_file_changed', where: { field: remote } });
   }
 }
 
