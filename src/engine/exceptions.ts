@@ -111,10 +111,22 @@ export async function resolveException(pool: pg.Pool, id: number, resolution: Re
   });
 }
 
+/**
+ * The purchase order an exception's detail names. Flows name it differently (invoice match `poName`, X12 ack
+ * delays `poNumber`, supplier-cycle delays and receipts `po`); every playbook reads it through here.
+ */
+export function poNameIn(detail: Record<string, unknown> | null | undefined): string | undefined {
+  for (const key of ['poName', 'poNumber', 'po'] as const) {
+    const value = detail?.[key];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return undefined;
+}
+
 /** Where a playbook acts: the connection the exception names, its purchase order's, or the parked delivery's endpoint. */
 async function playbookEndpoint(tx: pg.PoolClient, detail: Record<string, unknown> | null, parkedEndpoint: string | null): Promise<string | undefined> {
   if (typeof detail?.odooConnection === 'string') return detail.odooConnection;
-  const po = typeof detail?.poName === 'string' ? detail.poName : typeof detail?.poNumber === 'string' ? detail.poNumber : undefined;
+  const po = poNameIn(detail);
   if (po) {
     const { rows } = await tx.query<{ odoo_connection: string }>('select odoo_connection from carelane.purchase_orders where name = $1 or po_key = $1 limit 1', [po]);
     if (rows[0]) return rows[0].odoo_connection;

@@ -1,3 +1,4 @@
+import { poNameIn } from '../../engine/exceptions.ts';
 import { permanentError } from '../../contracts/errors.ts';
 import { BillGateway, many2oneId, type OdooClientFor } from '../../connectors/odoo/index.ts';
 import type { DeliveryHandler, HandlerResult } from '../../engine/handlers.ts';
@@ -57,7 +58,7 @@ export function cancelPoLineStep(clientFor: OdooClientFor): DeliveryHandler {
       const client = (await clientFor(delivery.endpoint)).withSignal(context.signal);
       const evidence = Array.isArray(payload.detail.lines) ? (payload.detail.lines as Array<{ purchaseLineId?: number | null }>) : [];
       let lineIds = evidence.map((l) => l.purchaseLineId).filter((id): id is number => typeof id === 'number');
-      const poName = typeof payload.detail.poName === 'string' ? payload.detail.poName : typeof payload.detail.poNumber === 'string' ? payload.detail.poNumber : undefined;
+      const poName = poNameIn(payload.detail);
       if (lineIds.length === 0 && poName) {
         const orders = await client.search('purchase.order', [['name', '=', poName]], { limit: 1 });
         lineIds = orders.length ? await client.search('purchase.order.line', [['order_id', '=', orders[0]!]]) : [];
