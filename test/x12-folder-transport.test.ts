@@ -110,6 +110,32 @@ describe('X12 watched folder', () => {
     expect((await list(path.join(options.inbound, 'processed'))).length).toBe(2);
   });
 
+  it('leaves a file overwritten while it was being stored, and receives the new content on a later poll', async () => {
+    const file = path.join(options.inbound, 'orders.edi'); // a gateway that always writes the same name
+    await writeFile(file, po('PO-F9', 19));
+    let overwritten = false;
+    const racing: InboundSink = {
+      accept: async (message) => {
+        if (!overwritten) {
+          overwritten = true;
+          await writeFile(file, po('PO-F9-NEXT', 20));
+        }
+        return ingest.accept(message);
+      },
+      acknowledge: (id) => ingest.acknowledge(id),
+    };
+    const settle = newSettleState();
+    await pollX12Folder({ ...options, sink: racing }, settle, past);
+    const [left] = await pollX12Folder({ ...options, sink: racing }, settle, past);
+    expect(left).toMatchObject({ file: 'orders.edi', kind: 'left', error: { code: 'x12_file_changed' } });
+    expect(await list(path.join(options.inbound, 'processed'))).toEqual([]);
+    await pollX12Folder({ ...options, sink: racing }, settle, past);
+    const [next] = await pollX12Folder({ ...options, sink: racing }, settle, past);
+    expect(next).toMatchObject({ file: 'orders.edi', kind: 'processed', duplicate: false });
+    const { rows } = await db.pool.query<{ external_id: string }>('select external_id from carelane.messages where source = $1 and external_id in ($2, $3) order by external_id', [`x12:${profile.id}`, '000000019', '000000020']);
+    expect(rows.map((r) => r.external_id)).toEqual(['000000019', '000000020']); // both stored, none lost
+  });
+
   it('moves non-X12 and envelope-rejected files to rejected/ (the latter with a TA1)', async () => {
     await writeFile(path.join(options.inbound, 'junk.edi'), 'hello, this is not EDI');
     const stranger = po('PO-F7', 17).replace('ZZ*GATEWAY        ', 'ZZ*STRANGER       ');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { classify, type CarelaneError } from '../../contracts/errors.ts';
+import { classify, transientError, type CarelaneError } from '../../contracts/errors.ts';
 import type { InboundSink } from '../../contracts/inbound.ts';
 import type { X12PartnerProfile } from './partner-profile.ts';
 import { startPollLoop, type PollLoop } from './poll-loop.ts';
@@ -66,7 +66,7 @@ export async function pollX12Folder(options: X12FolderOptions, settle: SettleSta
   for (const name of names) {
     const file = path.join(options.inbound, name);
     if (!(await isSettled(file, name, settle, options.settleMs ?? 2000, now))) continue;
-    outcomes.push(await receiveFile(file, name, { ...options, outbound, processed, rejected }));
+    outcomes.push(await receiveFile(file, name, settle.get(name)!, { ...options, outbound, processed, rejected }));
   }
   for (const name of settle.keys()) if (!names.includes(name)) settle.delete(name);
   return outcomes;
@@ -79,7 +79,7 @@ async function isSettled(file: string, name: string, settle: SettleState, settle
   return seen !== undefined && seen.size === info.size && seen.mtimeMs === info.mtimeMs && now() - info.mtimeMs >= settleMs;
 }
 
-async function receiveFile(file: string, name: string, options: X12FolderOptions & { outbound: string; processed: string; rejected: string }): Promise<FolderFileOutcome> {
+async function receiveFile(file: string, name: string, listed: { size: number; mtimeMs: number }, options: X12FolderOptions & { outbound: string; processed: string; rejected: string }): Promise<FolderFileOutcome> {
   let outcome;
   try {
     outcome = await receiveX12(await readFile(file), options.profiles, options.sink, { ...options, partnerId: options.partner.id });
@@ -88,6 +88,7 @@ async function receiveFile(file: string, name: string, options: X12FolderOptions
   }
   if (outcome.kind === 'not_stored') return { file: name, kind: 'left', error: outcome.error };
   try {
+    await unchangedSinceListed(file, listed);
     if (outcome.kind === 'unreadable') {
       await moveAside(file, options.rejected, name);
       options.sink.acknowledge(outcome.messageId);
@@ -107,6 +108,18 @@ async function receiveFile(file: string, name: string, options: X12FolderOptions
 
 /** The name without its .edi/.x12 extension: `po-1.edi` → `po-1` (its ack is `po-1.ack.x12`). */
 export const stem = (name: string) => name.replace(/\.(edi|x12)$/i, '');
+
+/**
+ * A writer reusing a file name may have put new content there while the old one was being stored: moving it
+ * away then would file an interchange nobody received. Such a file stays for the next poll (sftp-transport.ts
+ * does the same).
+ */
+async function unchangedSinceListed(file: string, listed: { size: number; mtimeMs: number }): Promise<void> {
+  const now = await stat(file);
+  if (now.size !== listed.size || now.mtimeMs !== listed.mtimeMs) {
+    throw transientError(`${file} changed while it was being received; left for the next poll`, { code: 'x12_file_changed', where: { field: file } });
+  }
+}
 
 /** Moves a handled file into `dir`; a name already there (a partner reusing file names) gets a unique suffix. */
 async function moveAside(file: string, dir: string, name: string): Promise<void> {
