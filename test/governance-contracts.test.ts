@@ -123,6 +123,49 @@ describe('contract registry over the API', () => {
     expect((await verifyAuditChain(db.pool)).ok).toBe(true);
   });
 
+  it('four eyes: an admin cannot approve their own breaking change, nor with a token they issued; the refusal is audited', async () => {
+    expect((await call('/api/v1/contracts/partner.beta.855/versions', { kind: 'partner', schema: Type.Object({ po: Type.String() }), reason: 'initial' })).status).toBe(201);
+    const breaking = await call('/api/v1/contracts/partner.beta.855/versions', { kind: 'partner', schema: Type.Object({ po: Type.Integer() }), reason: 'po as number' });
+    expect(breaking.status).toBe(202);
+    const { changeRequestId } = (await breaking.json()) as { changeRequestId: number };
+    const approve = (token: string) => call(`/api/v1/contracts/change-requests/${changeRequestId}/approve`, { note: 'ship it' }, token);
+
+    const own = await approve(ADMIN);
+    expect(own.status).toBe(403);
+    expect(await own.json()).toMatchObject({ error: 'four_eyes', message: expect.stringContaining('token:admin proposed it') });
+
+    // a second admin token minted by the proposer is still the proposer
+    const minted = await call('/api/v1/tokens', { name: 'admin-alias', role: 'admin' });
+    expect(minted.status).toBe(201);
+    const alias = ((await minted.json()) as { token: string }).token;
+    const viaAlias = await approve(alias);
+    expect(viaAlias.status).toBe(403);
+    expect(await viaAlias.json()).toMatchObject({ error: 'four_eyes', message: expect.stringContaining('issued by the proposer') });
+
+    const pending = (await (await call('/api/v1/contracts/change-requests?status=pending')).json()) as { changeRequests: Array<{ id: number }> };
+    expect(pending.changeRequests.map((r) => r.id)).toEqual([changeRequestId]);
+    expect((await (await call('/api/v1/contracts?name=partner.beta.855')).json()) as unknown).toMatchObject({ versions: [{ version: '2.0.0', status: 'proposed' }, { version: '1.0.0', status: 'active' }] });
+
+    // another admin (issued out of band, not by the proposer) may approve
+    const secondAdmin = await createToken(db.pool, 'admin-2', 'admin');
+    const approved = await approve(secondAdmin);
+    expect(approved.status).toBe(200);
+    expect(await approved.json()).toMatchObject({ status: 'approved', proposedBy: 'token:admin', decidedBy: 'token:admin-2' });
+
+    const { rows } = await db.pool.query(`select actor, action, detail from carelane.audit_log where target_type = 'contract_change_request' and target_id = $1 order by id`, [String(changeRequestId)]);
+    expect(rows.map((r) => `${r.actor} ${r.action}`)).toEqual(['token:admin contract.propose', 'token:admin contract.approve_refused', 'token:admin-alias contract.approve_refused', 'token:admin-2 contract.approve']);
+    expect(rows[2].detail).toMatchObject({ proposedBy: 'token:admin', refusal: expect.stringContaining('issued by the proposer') });
+    expect((await verifyAuditChain(db.pool)).ok).toBe(true);
+  });
+
+  it('lets the proposer withdraw (reject) their own breaking change', async () => {
+    await call('/api/v1/contracts/partner.gamma.856/versions', { kind: 'partner', schema: Type.Object({ asn: Type.String() }), reason: 'initial' });
+    const breaking = (await (await call('/api/v1/contracts/partner.gamma.856/versions', { kind: 'partner', schema: Type.Object({ asn: Type.Integer() }), reason: 'asn as number' })).json()) as { changeRequestId: number };
+    const withdrawn = await call(`/api/v1/contracts/change-requests/${breaking.changeRequestId}/reject`, { note: 'proposed by mistake' });
+    expect(withdrawn.status).toBe(200);
+    expect(await withdrawn.json()).toMatchObject({ status: 'rejected', proposedBy: 'token:admin', decidedBy: 'token:admin' });
+  });
+
   it('retires a rejected breaking version unused', async () => {
     const proposed = (await (await call('/api/v1/contracts/partner.acme.850/versions', { kind: 'partner', schema: Type.Object({ po: Type.String() }), reason: 'initial' }, integrator)).json()) as { version: string };
     expect(proposed.version).toBe('1.0.0');

@@ -7,7 +7,9 @@ import { compareSchemas, type ChangeLevel, type JsonSchema, type SchemaChange } 
 // minor) activates at once and retires the older versions of the same major, which it can stand in for. A
 // breaking change becomes version N+1.0.0 in status `proposed` with a change request; it activates only when
 // an admin approves it, and then both majors stay active so consumers can move over at their pace.
-// Every activation, proposal and decision is in the audit chain, in the transaction that makes it.
+// Approval is four-eyes: the approver must be someone other than the proposer (see approvalRefusal).
+// Every activation, proposal and decision is in the audit chain, in the transaction that makes it; a refused
+// self-approval is audited too.
 
 export type ContractKind = 'canonical' | 'partner';
 export type ContractStatus = 'proposed' | 'active' | 'retired';
@@ -61,7 +63,7 @@ export interface ProposalOutcome {
 }
 
 export class ContractError extends Error {
-  readonly code: 'no_change' | 'not_found' | 'conflict';
+  readonly code: 'no_change' | 'not_found' | 'conflict' | 'four_eyes';
   constructor(code: ContractError['code'], message: string) {
     super(message);
     this.name = 'ContractError';
@@ -134,13 +136,32 @@ export interface Decision {
   actor: string;
 }
 
-/** Approves (the version activates beside the older majors) or rejects (the version is retired unused). */
+/**
+ * Approves (the version activates beside the older majors) or rejects (the version is retired unused).
+ * The proposer may reject (withdraw) their own change but not approve it: a refused approval is committed to
+ * the audit chain as `contract.approve_refused` and then thrown as a `four_eyes` ContractError.
+ */
 export async function decideChangeRequest(pool: pg.Pool, id: number, decision: Decision): Promise<ChangeRequest> {
-  return inTransaction(pool, async (tx) => {
-    const { rows } = await tx.query<{ name: string; version: string; status: string }>('select name, version, status from carelane.contract_change_requests where id = $1 for update', [id]);
+  const outcome = await inTransaction(pool, async (tx): Promise<ChangeRequest | { refused: string }> => {
+    const { rows } = await tx.query<{ name: string; version: string; status: string; proposed_by: string }>(
+      'select name, version, status, proposed_by from carelane.contract_change_requests where id = $1 for update',
+      [id],
+    );
     const request = rows[0];
     if (!request) throw new ContractError('not_found', `change request ${id} does not exist`);
     if (request.status !== 'pending') throw new ContractError('conflict', `change request ${id} is already ${request.status}`);
+    const refusal = decision.approve ? await approvalRefusal(tx, request.proposed_by, decision.actor) : undefined;
+    if (refusal) {
+      await appendAudit(tx, {
+        actor: decision.actor,
+        action: 'contract.approve_refused',
+        targetType: 'contract_change_request',
+        targetId: String(id),
+        reason: decision.note,
+        detail: { contract: request.name, version: request.version, proposedBy: request.proposed_by, refusal },
+      });
+      return { refused: `change request ${id} needs a second person: ${refusal}` };
+    }
     await tx.query(
       `update carelane.contract_change_requests set status = $2, decided_by = $3, decided_at = now(), decision_note = $4 where id = $1`,
       [id, decision.approve ? 'approved' : 'rejected', decision.actor, decision.note],
@@ -157,10 +178,29 @@ export async function decideChangeRequest(pool: pg.Pool, id: number, decision: D
       targetType: 'contract_change_request',
       targetId: String(id),
       reason: decision.note,
-      detail: { contract: request.name, version: request.version },
+      detail: { contract: request.name, version: request.version, proposedBy: request.proposed_by },
     });
     return (await listChangeRequests(tx, { id }))[0]!;
   });
+  if ('refused' in outcome) throw new ContractError('four_eyes', outcome.refused);
+  return outcome;
+}
+
+/**
+ * Why `approver` may not approve what `proposer` proposed, or undefined if they are independent. Identities
+ * are compared as the audit trail names them (token:<name>, oidc:<sub>, cert:<name>, cli:<user>). Beyond the
+ * same identity, an API token the proposer issued (token.create in the audit trail; revoked names are never
+ * reused) does not count as a second person either: otherwise an admin could mint a token and approve with it.
+ */
+async function approvalRefusal(tx: pg.PoolClient, proposer: string, approver: string): Promise<string | undefined> {
+  if (approver === proposer) return `${approver} proposed it and cannot also approve it`;
+  const tokenName = /^token:(.+)$/.exec(approver)?.[1];
+  if (tokenName === undefined) return undefined;
+  const issued = await tx.query(
+    `select 1 from carelane.audit_log where action = 'token.create' and target_type = 'api_token' and target_id = $1 and actor = $2 limit 1`,
+    [tokenName, proposer],
+  );
+  return issued.rowCount ? `the approving token ${approver} was issued by the proposer ${proposer}` : undefined;
 }
 
 export async function listContractVersions(db: Queryable, filter: { name?: string | undefined; status?: ContractStatus | undefined } = {}): Promise<ContractVersion[]> {

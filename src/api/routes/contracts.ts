@@ -70,10 +70,10 @@ export function contractRoutes(app: FastifyInstance, context: ApiContext): void 
         config: { permission: 'contracts:approve' },
         schema: {
           tags: ['contracts'],
-          summary: verb === 'approve' ? 'Approve a breaking change: its version becomes active beside the older major' : 'Reject a breaking change: its version is retired unused',
+          summary: verb === 'approve' ? 'Approve a breaking change (not by its proposer): its version becomes active beside the older major' : 'Reject a breaking change: its version is retired unused',
           params: IdParams,
           body: DecisionBody,
-          response: { 200: ChangeRequestSummary, 404: ErrorReply, 409: ErrorReply },
+          response: { 200: ChangeRequestSummary, 403: ErrorReply, 404: ErrorReply, 409: ErrorReply },
         },
       },
       async (request, reply) => {
@@ -89,5 +89,7 @@ export function contractRoutes(app: FastifyInstance, context: ApiContext): void 
 
 function contractFailure(error: unknown, reply: FastifyReply) {
   if (!(error instanceof ContractError)) throw error;
-  return reply.code(error.code === 'not_found' ? 404 : 409).send({ error: error.code, message: error.message });
+  // four_eyes: the caller may approve change requests, just not this one (they proposed it)
+  const status = { not_found: 404, four_eyes: 403, conflict: 409, no_change: 409 }[error.code];
+  return reply.code(status).send({ error: error.code, message: error.message });
 }
