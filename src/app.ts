@@ -5,13 +5,14 @@ import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/index.ts';
 import type { CarelaneConfig, FhirSettings } from './config/schema.ts';
 import type { InboundSink } from './contracts/inbound.ts';
+import { permanentError } from './contracts/errors.ts';
 import { readTlsFiles } from './config/tls.ts';
 import { buildApi } from './api/server.ts';
 import { Engine, HandlerRegistry, Ingest, routeStep } from './engine/index.ts';
 import { Scheduler, housekeepingJob, retentionJob } from './engine/scheduler.ts';
 import { webhookPostHandler } from './connectors/webhook/index.ts';
 import { odooConnections, odooHandlers } from './connectors/odoo/index.ts';
-import { nextEnvelopeNumbers, raiseSupplierDelays, recordFunctionalAcks, startX12HttpListener, x12Send850Handler } from './connectors/x12/index.ts';
+import { folderWatchOptions, missingTransportSettings, raiseSupplierDelays, startX12FolderWatcher, startX12HttpListener, x12ReceiveOptions, x12Send850Handler } from './connectors/x12/index.ts';
 import { startSupplierRestListener, supplierRestSendPoHandler } from './connectors/supplier-rest/index.ts';
 import { startX12SftpPoller } from './connectors/x12/sftp-transport.ts';
 import { OwnershipRules } from './governance/ownership.ts';
@@ -210,33 +211,44 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       stops.unshift(() => listener.close());
     }
     let x12Url: string | undefined;
+    const x12Missing = missingTransportSettings(config.x12.partners)[0];
+    if (x12Missing) throw permanentError(x12Missing.message, { code: 'config_invalid', where: { field: x12Missing.field } });
+    // Envelope numbers, the outbound ledger, and the first copy of a re-sent ISA13 (TA1 025 when it differs).
+    const x12Receive = x12ReceiveOptions(database.pool);
     if (config.x12.partners.length > 0 && config.x12.http.enabled) {
-      const { pool } = database;
       const x12 = await startX12HttpListener({
         host: config.x12.http.host,
         port: config.x12.http.port,
         maxBodyBytes: config.x12.http.maxBodyBytes,
         profiles: config.x12.partners,
         sink: ingest,
-        envelopeNumbers: (partner) => nextEnvelopeNumbers(pool, partner),
-        onFunctionalAcks: async (partner, acks) => {
-          await recordFunctionalAcks(pool, partner.id, acks);
-        },
+        ...x12Receive,
       });
       x12Url = x12.url;
       stops.unshift(() => x12.close());
     }
     for (const partner of config.x12.partners.filter((p) => p.transport === 'sftp')) {
-      const { pool } = database;
       const poller = startX12SftpPoller({
         partner,
         profiles: config.x12.partners,
         sink: ingest,
-        envelopeNumbers: (id) => nextEnvelopeNumbers(pool, id),
-        onFunctionalAcks: async (p, acks) => void (await recordFunctionalAcks(pool, p.id, acks)),
+        ...x12Receive,
         onError: (error) => log.warn({ partner: partner.id, code: error.code, err: error.message }, 'x12 sftp pickup failed; next poll tries again'),
       });
       stops.unshift(() => poller.stop());
+    }
+    for (const partner of config.x12.partners.filter((p) => p.transport === 'folder')) {
+      const watcher = startX12FolderWatcher({
+        partner,
+        profiles: config.x12.partners,
+        sink: ingest,
+        ...x12Receive,
+        ...folderWatchOptions(partner),
+        onError: (error) => log.warn({ partner: partner.id, code: error.code, err: error.message }, 'x12 folder pickup failed; next poll tries again'),
+        // A file left where it is (store down, ack or move failed) is retried by the next poll; say so once per poll.
+        onPoll: (outcomes) => outcomes.forEach((o) => o.kind === 'left' && log.warn({ partner: partner.id, file: o.file, code: o.error.code }, 'x12 folder file left for the next poll')),
+      });
+      stops.unshift(() => watcher.stop());
     }
     if (config.supplierRest.profiles.length > 0 && config.supplierRest.http.enabled) {
       const { host, port } = config.supplierRest.http;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundMessage, InboundReceipt, InboundSink } from '../src/contracts/inbound.ts';
-import { allIssues, dropX12File, generate850, newSettleState, nextEnvelopeNumbers, pollX12Folder, readX12, recordFunctionalAcks, x12Send850Handler, type X12FolderOptions, type X12PartnerProfile } from '../src/connectors/x12/index.ts';
+import { allIssues, dropX12File, generate850, newSettleState, pollX12Folder, readX12, recordFunctionalAcks, x12ReceiveOptions, x12Send850Handler, type X12FolderOptions, type X12PartnerProfile } from '../src/connectors/x12/index.ts';
 import { Ingest } from '../src/engine/ingest.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 
@@ -35,7 +35,7 @@ afterAll(async () => {
 beforeEach(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'carelane-x12-folder-'));
   profile = { id: `gw${Math.floor(Math.random() * 1e6)}`, ours: US, theirs: THEM, version: '004010', transport: 'folder', endpoint: path.join(root, 'out'), acknowledgment: { kind: '997', withinMinutes: 60 }, usage: 'P' };
-  options = { partner: profile, profiles: [profile], sink: ingest, inbound: path.join(root, 'in'), envelopeNumbers: (partner) => nextEnvelopeNumbers(db.pool, partner), settleMs: 0 };
+  options = { partner: profile, profiles: [profile], sink: ingest, inbound: path.join(root, 'in'), ...x12ReceiveOptions(db.pool), settleMs: 0 };
   await mkdir(options.inbound, { recursive: true });
   return () => rm(root, { recursive: true, force: true });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePartnerProfiles } from '../src/connectors/x12/index.ts';
+import { folderWatchOptions, parsePartnerProfiles } from '../src/connectors/x12/index.ts';
 
 const valid = {
   id: 'medsupply',
@@ -28,6 +28,12 @@ describe('x12 partner profiles: errors name the key', () => {
     expect(parsePartnerProfiles([valid])).toEqual([valid]);
   });
 
+  it('gives a folder partner its watcher settings (poll every 5 s unless configured)', () => {
+    const [gateway] = parsePartnerProfiles([{ ...valid, transport: 'folder', endpoint: '/srv/edi/out', folder: { inbound: '/srv/edi/in', settleMs: 500 } }]);
+    expect(folderWatchOptions(gateway!)).toEqual({ inbound: '/srv/edi/in', settleMs: 500, intervalMs: 5000 });
+    expect(() => folderWatchOptions({ ...gateway!, folder: undefined })).toThrow(/no folder.inbound/);
+  });
+
   it.each([
     { what: 'not a list', input: { id: 'x' }, field: 'x12.partners' },
     { what: 'an id with capitals', input: [{ ...valid, id: 'MedSupply' }], field: 'x12.partners[0].id' },
@@ -39,6 +45,9 @@ describe('x12 partner profiles: errors name the key', () => {
     { what: 'an acknowledgment window of 0 minutes', input: [{ ...valid, acknowledgment: { kind: '999', withinMinutes: 0 } }], field: 'x12.partners[0].acknowledgment.withinMinutes' },
     { what: 'usage other than T or P', input: [{ ...valid, usage: 'I' }], field: 'x12.partners[0].usage' },
     { what: 'the same id twice', input: [valid, { ...valid }], field: 'x12.partners[1].id' },
+    { what: 'transport folder without its inbound folder', input: [{ ...valid, transport: 'folder', endpoint: '/srv/edi/out' }], field: 'x12.partners[0].folder' },
+    { what: 'transport sftp without its mailbox', input: [{ ...valid, transport: 'sftp' }], field: 'x12.partners[0].sftp' },
+    { what: 'a folder poll of 0 seconds', input: [{ ...valid, transport: 'folder', endpoint: '/srv/edi/out', folder: { inbound: '/srv/edi/in', pollSeconds: 0 } }], field: 'x12.partners[0].folder.pollSeconds' },
   ])('refuses $what at $field', ({ input, field }) => {
     const error = errorOf(input);
     expect(error.code).toBe('config_invalid');

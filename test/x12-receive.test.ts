@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -5,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allIssues,
   generate850,
+  loadStoredInterchange,
   nextEnvelopeNumbers,
+  sameInterchange,
   readX12,
   startX12HttpListener,
   type Interchange,
@@ -74,6 +77,7 @@ beforeAll(async () => {
     sink: ingest,
     envelopeNumbers: (partner) => nextEnvelopeNumbers(db.pool, partner),
     onFunctionalAcks: async (partner, acks) => void receivedAcks.push({ partner: partner.id, acks }),
+    storedInterchange: (messageId) => loadStoredInterchange(db.pool, messageId),
   });
 });
 afterAll(async () => {
@@ -209,6 +213,44 @@ describe('X12 over HTTP: persist, then acknowledge', () => {
     expect(rows[0]!.duplicate_count).toBe(1);
   });
 
+  it('answers a re-sent interchange laid out differently (CRLF between segments) as a duplicate: same segments, same content', async () => {
+    const bytes = po005010('PO-DUP-CRLF', 22);
+    const first = await post('medsupply', bytes);
+    const second = await post('medsupply', bytes.replaceAll('\n', '\r\n'));
+    expect(second.text).toBe(first.text);
+    const rows = await storedRow('x12:medsupply', '000000022');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.duplicate_count).toBe(1);
+  });
+
+  it('refuses an interchange reusing a received ISA13 on different content with TA1 R 025, and parks it', async () => {
+    const first = await post('medsupply', po005010('PO-FIRST', 23));
+    expect(first.status).toBe(200);
+    const reused = await post('medsupply', po005010('PO-OTHER', 23));
+    expect(reused.status).toBe(200);
+    const ta1 = singleAck(reused.text);
+    expect(ta1.groups).toEqual([]);
+    expect(reused.text.split('\n')[1]).toMatch(/^TA1\*000000023\*250301\*1000\*R\*025~$/);
+    expect(ta1.header.receiverId).toBe('MEDSUPPLY');
+    const rows = await storedRow('x12:medsupply', '000000023');
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ status: 'received', ack_payload: first.text });
+    expect(rows[1]).toMatchObject({
+      status: 'rejected',
+      message_type: 'X12_850',
+      ack_payload: reused.text,
+      status_reason: expect.stringMatching(/^x12_control_number_duplicate: ISA13 000000023 from ZZ\/MEDSUPPLY was already received with different content \(message \d+\); refused, not processed \(.*ISA13.*ack code 025\)$/),
+    });
+    // The refused copy is kept whole (nothing lost), and sending it again gets the same TA1, stored once.
+    const { rows: payloads } = await db.pool.query<{ payload: Buffer }>('select payload from carelane.messages where id = $1', [rows[1]!.id]);
+    expect(payloads[0]!.payload.toString('latin1')).toBe(po005010('PO-OTHER', 23));
+    const again = await post('medsupply', po005010('PO-OTHER', 23));
+    expect(again.text).toBe(reused.text);
+    expect(await storedRow('x12:medsupply', '000000023')).toHaveLength(2);
+    // and the first interchange's own re-send is still its duplicate, answered with its 999
+    expect((await post('medsupply', po005010('PO-FIRST', 23))).text).toBe(first.text);
+  });
+
   it('stores input that is not X12 as rejected and answers 400', async () => {
     const response = await post('olmelabs', sample('olmelabs-ediengine/NonEdi.edi'));
     expect(response.status).toBe(400);
@@ -243,5 +285,26 @@ describe('X12 over HTTP: persist, then acknowledge', () => {
       await down.close();
       await downPool.end();
     }
+  });
+});
+
+describe('same interchange or reused control number (sameInterchange)', () => {
+  const stored = (bytes: string, purged = false) => ({ payload: purged ? null : Buffer.from(bytes), contentHash: createHash('sha256').update(bytes).digest('hex') });
+  const a = po005010('PO-A', 41);
+
+  it('is the same for identical bytes and for the same segments in another line layout', () => {
+    expect(sameInterchange(Buffer.from(a), stored(a))).toBe(true);
+    expect(sameInterchange(Buffer.from(a.replaceAll('\n', '\r\n')), stored(a))).toBe(true);
+    expect(sameInterchange(Buffer.from(a.replaceAll('\n', '')), stored(a))).toBe(true);
+  });
+
+  it('differs when any element differs', () => {
+    expect(sameInterchange(Buffer.from(po005010('PO-B', 41)), stored(a))).toBe(false);
+    expect(sameInterchange(Buffer.from(a.replace('*GLV-100', '*GLV-101')), stored(a))).toBe(false);
+  });
+
+  it('with the payload purged by retention: equal bytes are the same, anything else is not', () => {
+    expect(sameInterchange(Buffer.from(a), stored(a, true))).toBe(true);
+    expect(sameInterchange(Buffer.from(a.replaceAll('\n', '\r\n')), stored(a, true))).toBe(false);
   });
 });

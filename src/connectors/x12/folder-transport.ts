@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { classify, transientError, type CarelaneError } from '../../contracts/errors.ts';
+import { classify, permanentError, transientError, type CarelaneError } from '../../contracts/errors.ts';
 import type { InboundSink } from '../../contracts/inbound.ts';
 import type { X12PartnerProfile } from './partner-profile.ts';
 import { startPollLoop, type PollLoop } from './poll-loop.ts';
@@ -144,6 +144,19 @@ export async function dropX12File(dir: string, name: string, body: string): Prom
 }
 
 export type X12FolderWatcher = PollLoop;
+
+/** The watcher settings carelane.yaml gives a folder partner (`x12.partners[].folder`); poll every 5 s by default. */
+export function folderWatchOptions(partner: X12PartnerProfile): Pick<X12FolderOptions, 'inbound' | 'processed' | 'rejected' | 'settleMs'> & { intervalMs: number } {
+  const folder = partner.folder;
+  if (!folder) throw permanentError(`x12 partner ${partner.id} has transport folder but no folder.inbound`, { code: 'config_invalid', where: { field: `x12.partners.${partner.id}.folder` } });
+  return {
+    inbound: folder.inbound,
+    ...(folder.processed ? { processed: folder.processed } : {}),
+    ...(folder.rejected ? { rejected: folder.rejected } : {}),
+    ...(folder.settleMs !== undefined ? { settleMs: folder.settleMs } : {}),
+    intervalMs: (folder.pollSeconds ?? 5) * 1000,
+  };
+}
 
 /**
  * Polls the inbound folder every `intervalMs` (default 1000). Polling rather than fs.watch: inotify events do

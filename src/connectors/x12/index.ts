@@ -10,12 +10,13 @@ export { generate850, type OutboundPurchaseOrder, type OutboundPurchaseOrderLine
 export { buildFunctionalAck, writeFunctionalAcks, functionalAckKindFor, buildTa1, writeTa1Interchange, type FunctionalAckKind, type FunctionalAckResult, type Ta1Result } from './acknowledgments.ts';
 export { writeInterchange, writeSegment, transactionSet, defaultDelimiters, type EnvelopeOptions, type PartyId } from './writer.ts';
 export { nextControlNumber, nextEnvelopeNumbers, lastControlNumber, type ControlNumberKind } from './control-numbers.ts';
-export { X12PartnerProfileSchema, SftpSettingsSchema, parsePartnerProfiles, findPartnerForInterchange, type X12PartnerProfile, type SftpSettings } from './partner-profile.ts';
+export { X12PartnerProfileSchema, SftpSettingsSchema, FolderSettingsSchema, parsePartnerProfiles, missingTransportSettings, findPartnerForInterchange, type X12PartnerProfile, type SftpSettings, type FolderSettings } from './partner-profile.ts';
+export { loadStoredInterchange, sameInterchange, x12ReceiveOptions } from './stored-interchange.ts';
 export { receiveX12, readFunctionalAcks, X12_CONTENT_TYPE, type ReceiveX12Options, type X12ReceiveOutcome, type StoredInterchange, type ReceivedFunctionalAck, type EnvelopeNumbers } from './receive.ts';
 export { x12RequestListener, startX12HttpListener, type X12HttpOptions, type X12HttpListener } from './http-listener.ts';
 export { postX12 } from './http-client.ts';
 export { prepareOutbound, findOutbound, markOutboundSent, recordFunctionalAcks, overdueAcknowledgments, type OutboundInterchange } from './outbound-ledger.ts';
 export { x12Send850Handler, type Send850Payload } from './send-850.ts';
-export { pollX12Folder, startX12FolderWatcher, dropX12File, newSettleState, type X12FolderOptions, type X12FolderWatcher, type FolderFileOutcome, type SettleState } from './folder-transport.ts';
+export { pollX12Folder, startX12FolderWatcher, folderWatchOptions, dropX12File, newSettleState, type X12FolderOptions, type X12FolderWatcher, type FolderFileOutcome, type SettleState } from './folder-transport.ts';
 export { raiseSupplierDelays, type SupplierDelay } from './supplier-delay.ts';
 export { pollX12Sftp, dropX12Sftp, startX12SftpPoller, sftpConnectOptions, sshFingerprint, type X12SftpOptions, type X12SftpPoller } from './sftp-transport.ts';

@@ -37,6 +37,20 @@ export const SftpSettingsSchema = Type.Object(
 
 export type SftpSettings = Static<typeof SftpSettingsSchema>;
 
+/** transport folder: where the on-premise gateway drops interchanges for us (its outbound folder is `endpoint`). */
+export const FolderSettingsSchema = Type.Object(
+  {
+    inbound: Type.String({ minLength: 1, description: 'directory the gateway drops interchanges into for Carelane' }),
+    processed: Type.Optional(Type.String({ minLength: 1, description: 'where stored files are moved; default <inbound>/processed' })),
+    rejected: Type.Optional(Type.String({ minLength: 1, description: 'where refused files are moved; default <inbound>/rejected' })),
+    pollSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: 'default 5' })),
+    settleMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: 'a file is taken once unchanged for this long, default 2000' })),
+  },
+  { additionalProperties: false },
+);
+
+export type FolderSettings = Static<typeof FolderSettingsSchema>;
+
 export const X12PartnerProfileSchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'Carelane name of the partner, used in URLs, sources (x12:<id>) and control-number rows' }),
@@ -48,6 +62,8 @@ export const X12PartnerProfileSchema = Type.Object(
     endpoint: Type.String({ minLength: 1 }),
     /** transport sftp: the partner's (or VAN's) SFTP mailbox; secrets as ${env:…}/${file:…} references */
     sftp: Type.Optional(SftpSettingsSchema),
+    /** transport folder: the inbound folder the app watches (folder-transport.ts) */
+    folder: Type.Optional(FolderSettingsSchema),
     acknowledgment: Type.Object(
       {
         kind: Type.Union([Type.Literal('997'), Type.Literal('999')]),
@@ -74,15 +90,28 @@ export function parsePartnerProfiles(input: unknown): X12PartnerProfile[] {
     }
     return item as X12PartnerProfile;
   });
-  for (const [index, p] of profiles.entries()) {
-    if (p.transport === 'sftp' && !p.sftp) throw permanentError(`x12.partners[${index}].sftp is required for transport sftp`, { code: 'config_invalid', where: { field: `x12.partners[${index}].sftp` } });
-  }
+  const missing = missingTransportSettings(profiles)[0];
+  if (missing) throw permanentError(missing.message, { code: 'config_invalid', where: { field: missing.field } });
   const ids = new Set<string>();
   for (const [index, p] of profiles.entries()) {
     if (ids.has(p.id)) throw permanentError(`x12.partners[${index}].id ${p.id} is used twice`, { code: 'config_invalid', where: { field: `x12.partners[${index}].id` } });
     ids.add(p.id);
   }
   return profiles;
+}
+
+/**
+ * Settings the schema cannot demand per transport: `sftp` for transport sftp, `folder` for transport folder
+ * (without its inbound folder a gateway partner's 855/856/997s would never be picked up). The app checks these
+ * at start, parsePartnerProfiles at parse.
+ */
+export function missingTransportSettings(profiles: readonly X12PartnerProfile[]): Array<{ field: string; message: string }> {
+  const missing: Array<{ field: string; message: string }> = [];
+  for (const [index, p] of profiles.entries()) {
+    if (p.transport === 'sftp' && !p.sftp) missing.push({ field: `x12.partners[${index}].sftp`, message: `x12.partners[${index}].sftp is required for transport sftp` });
+    if (p.transport === 'folder' && !p.folder) missing.push({ field: `x12.partners[${index}].folder`, message: `x12.partners[${index}].folder (inbound directory) is required for transport folder` });
+  }
+  return missing;
 }
 
 /** The profile whose interchange ids match an inbound ISA (sender = theirs, receiver = ours). */

@@ -6,17 +6,19 @@ import { allIssues, readX12, type FunctionalGroup, type Interchange } from './en
 import type { X12Issue } from './issues.ts';
 import { findPartnerForInterchange, type X12PartnerProfile } from './partner-profile.ts';
 import { el } from './segment-access.ts';
+import { sameInterchange, type StoredInterchange as StoredInterchangeContent } from './stored-interchange.ts';
 import { SUPPORTED_TRANSACTION_SETS } from './to-canonical.ts';
 import { tokenizeX12 } from './tokenizer.ts';
 import { writeSegment } from './writer.ts';
 
 /**
- * The inbound X12 path, independent of the transport (HTTP today; a watched folder or SFTP would call the
+ * The inbound X12 path, independent of the transport (HTTP, the watched folder and SFTP all call the
  * same function). Persist, then acknowledge (DESIGN.md principle 1): each interchange is stored as ONE inbound
  * message (source `x12:<partner>`, type `X12_<set ids>`, externalId ISA13 scoped by the ISA sender, since
  * ISA13 is unique per sender only — X12.5) together with the acknowledgment it is answered with, and only then
- * is that acknowledgment returned. A duplicate interchange (same sender, same ISA13) is stored once and gets
- * exactly the answer its first copy got.
+ * is that acknowledgment returned. A duplicate interchange (same sender, same ISA13, same content) is stored once
+ * and gets exactly the answer its first copy got; the same ISA13 on different content is refused with TA1 025
+ * and parked (refuseReusedControlNumber).
  *
  * Which acknowledgment (ASC X12 acknowledgment rules):
  * - an envelope error (ISA/IEA, unknown sender or receiver) → TA1 with TA104 'R' and the I18 note code; no
@@ -54,6 +56,12 @@ export interface ReceiveX12Options {
   envelopeNumbers(partner: string): Promise<EnvelopeNumbers>;
   /** the partner the transport names (URL path, folder): when given, the ISA sender must be that partner */
   partnerId?: string;
+  /**
+   * The first stored copy of a duplicate ISA13 (production: loadStoredInterchange on the pool). With it, a copy
+   * whose content differs is refused with TA1 025 and parked; without it every copy with a known ISA13 is
+   * answered as a duplicate.
+   */
+  storedInterchange?(messageId: number): Promise<StoredInterchangeContent | undefined>;
   /** called after a stored, accepted interchange carried 997/999s from `partner` */
   onFunctionalAcks?(partner: X12PartnerProfile, acks: ReceivedFunctionalAck[]): Promise<void>;
   now?(): Date;
@@ -177,6 +185,15 @@ async function receiveInterchange(received: Interchange, payload: Buffer, profil
   } catch (error) {
     return { kind: 'not_stored', error: classify(error) };
   }
+  if (receipt.duplicate && !rejected && options.storedInterchange) {
+    let first;
+    try {
+      first = await options.storedInterchange(receipt.messageId);
+    } catch (error) {
+      return { kind: 'not_stored', error: classify(error) };
+    }
+    if (first && !sameInterchange(payload, first)) return refuseReusedControlNumber(interchange, payload, receipt.messageId, { source, partnerName, sink, options });
+  }
   if (!rejected && partner && options.onFunctionalAcks) {
     const acks = readFunctionalAcks(interchange);
     if (acks.length > 0) await options.onFunctionalAcks(partner, acks).catch(() => {
@@ -188,6 +205,56 @@ async function receiveInterchange(received: Interchange, payload: Buffer, profil
     answer: receipt.duplicate ? (receipt.ackPayload ?? '') : answer,
     stored: { messageId: receipt.messageId, controlNumber: header.controlNumber, duplicate: receipt.duplicate, rejected, ...(reason ? { reason } : {}) },
   };
+}
+
+/**
+ * The sender reused an ISA13 it already sent us for another interchange (X12.5: ISA13 with the sender id
+ * identifies an interchange). The copy is refused with TA1 'R' note code 025 "Duplicate Interchange Control
+ * Number" and stored parked (rejected, so keyed by its content hash: a re-send of this same copy gets the same
+ * TA1). Its groups are not looked at, as for any rejected interchange.
+ */
+async function refuseReusedControlNumber(
+  interchange: Interchange,
+  payload: Buffer,
+  firstMessageId: number,
+  context: { source: string; partnerName: string; sink: InboundSink; options: ReceiveX12Options },
+): Promise<InterchangeOutcome> {
+  const header = interchange.header;
+  const issue: X12Issue = {
+    code: 'x12_control_number_duplicate',
+    level: 'interchange',
+    message: `ISA13 ${header.controlNumber} from ${header.senderQualifier}/${header.senderId.trim()} was already received with different content (message ${firstMessageId}); refused, not processed`,
+    segment: 'ISA',
+    line: interchange.line,
+    elementPosition: 13,
+    badValue: header.controlNumber,
+    ackCode: '025',
+  };
+  // Its groups are not looked at (as for any interchange a TA1 rejects), so the reason names this issue only.
+  const refused: Interchange = { ...interchange, issues: [issue], groups: [] };
+  const reason = issueReason(issue, refused);
+  try {
+    const numbers = await context.options.envelopeNumbers(context.partnerName);
+    const answer = writeTa1Interchange(refused, { interchangeControlNumber: numbers.interchange, at: context.options.now?.() ?? new Date(), usage: header.usage === 'P' ? 'P' : 'T' });
+    const receipt = await context.sink.accept({
+      source: context.source,
+      messageType: messageTypeOf(interchange),
+      externalId: header.controlNumber,
+      dedupeScope: `${header.senderQualifier}:${header.senderId}`,
+      payload,
+      contentType: X12_CONTENT_TYPE,
+      correlationId: newCorrelationId(),
+      ackPayload: answer,
+      rejectedReason: reason,
+    });
+    return {
+      kind: 'stored',
+      answer: receipt.duplicate ? (receipt.ackPayload ?? '') : answer,
+      stored: { messageId: receipt.messageId, controlNumber: header.controlNumber, duplicate: receipt.duplicate, rejected: true, reason },
+    };
+  } catch (error) {
+    return { kind: 'not_stored', error: classify(error) };
+  }
 }
 
 /**
