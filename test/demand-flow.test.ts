@@ -11,6 +11,7 @@ import { startEhrSimulator, startHl7Receiver, type EhrSimulator, type Hl7Receive
 import type { X12PartnerProfile } from '../src/connectors/x12/partner-profile.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
+import { carelanePorts, everythingSent, findIdentifiers, startWireTap } from './support/phi-scan.ts';
 
 // Issue 6 end to end over real sockets: HL7 v2 SIU over MLLP and a FHIR SupplyRequest into a running Carelane,
 // reservations in the Odoo simulator, a shortfall turned into a purchase order and an 850 at the supplier
@@ -27,6 +28,8 @@ let hl7Ehr: Hl7Receiver;
 let app: RunningCarelane;
 let client: OdooClient;
 const logLines: string[] = [];
+// every byte written to the peers and by Carelane's listeners, for the PHI scan at the end (issue 8)
+const wire = startWireTap();
 const products: Record<string, number> = {};
 
 const profile: X12PartnerProfile = {
@@ -132,7 +135,9 @@ routes:
     { DATABASE_URL: db.url, CARELANE_ADMIN_TOKEN: ADMIN, ODOO_KEY: 'sim-admin-api-key', PTK: 'tokenization-secret-for-demand-flow-tests-0123' },
   );
   const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
+  wire.peers(odoo.port, supplier.port, ehr.port, hl7Ehr.port);
   app = await startCarelane({ config, origin: 'test' }, { log });
+  wire.carelane(...carelanePorts(app));
 
   const actor = { actor: 'test', source: 'test setup' };
   await applyMappings(app.database.pool, 'locations', [
@@ -150,6 +155,7 @@ routes:
 }, 60_000);
 
 afterAll(async () => {
+  wire.stop();
   await app?.stop();
   await supplier?.close();
   await ehr?.close();
@@ -336,8 +342,13 @@ describe('clinical demand → reservation → replenishment → purchase order',
     expect(JSON.stringify((await app.database.pool.query(`select kind from carelane.demands where revision > 1 and kind <> 'supply'`)).rows)).not.toContain('scheduled');
   });
 
-  it('writes no patient identifier or name to the logs, Odoo or the supplier', async () => {
-    const everything = [logLines.join('\n'), JSON.stringify(await odoo.records('stock.picking')), JSON.stringify(await odoo.records('purchase.order')), supplier.sent.map((d) => d.body).join('\n'), JSON.stringify([...supplier.orders.values()]), hl7Ehr.received.map((m) => m.text).join('\n'), JSON.stringify(ehr.store.all('Task'))].join('\n');
-    for (const phi of [PATIENT_MRN, 'DOE', 'JANE', '19700101']) expect(everything).not.toContain(phi);
+  it('sends no patient identifier or name anywhere: Odoo, the supplier, the EHR, answers, logs, metrics, events', async () => {
+    const phi = [PATIENT_MRN, 'DOE', 'JANE', '19700101'];
+    // the scan means something only if the values went in
+    expect(findIdentifiers([{ where: 'into Carelane', text: wire.received() }], phi).map((found) => found.value).sort()).toEqual([...phi].sort());
+    const sent = await everythingSent(app, wire, logLines);
+    // and only if the tap saw Carelane's traffic to its peers
+    for (const port of [odoo.port, supplier.port, ehr.port, hl7Ehr.port]) expect(sent.map((text) => text.where)).toContain(`to peer :${port}`);
+    expect(findIdentifiers(sent, phi)).toEqual([]);
   });
 });
