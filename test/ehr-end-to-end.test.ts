@@ -5,10 +5,11 @@ import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { patientIdentifiers, startEhrSimulator, type EhrSimulator } from '../simulators/ehr/index.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
+import { carelanePorts, everythingSent, findIdentifiers, startWireTap } from './support/phi-scan.ts';
 
 // The EHR simulator against a running Carelane started from a config: FHIR REST-hook notifications into the
-// FHIR listener, HL7 v2 over MLLP into the MLLP listener, and every log line Carelane wrote scanned for the
-// scenario's patients (a first piece of issue 8's "scan everything leaving Carelane").
+// FHIR listener, HL7 v2 over MLLP into the MLLP listener, and everything Carelane sent back (its answers on
+// the wire, every log line, /metrics, the event outbox) scanned for the scenario's patients (issue 8).
 
 const SECRET = 'Bearer ehr-sim-channel-secret-0123456789';
 
@@ -16,6 +17,7 @@ let db: TestDatabase;
 let app: RunningCarelane;
 let ehr: EhrSimulator;
 const logLines: string[] = [];
+const wire = startWireTap();
 
 async function stored(source: string): Promise<Array<{ message_type: string; status: string; payload: string }>> {
   const { rows } = await app.database.pool.query<{ message_type: string; status: string; payload: string }>(
@@ -43,6 +45,7 @@ fhir:
   // Debug level: the most Carelane would ever write in production, captured line by line.
   const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
   app = await startCarelane({ config, origin: 'test' }, { log });
+  wire.carelane(...carelanePorts(app));
   ehr = await startEhrSimulator({
     subscriptions: [
       { id: 'demand', endpoint: `${app.fhirUrl}/fhir/notify/ehr-sim`, headers: { authorization: SECRET }, resourceTypes: ['Appointment', 'ServiceRequest', 'SupplyRequest'], heartbeatMs: 300 },
@@ -52,6 +55,7 @@ fhir:
   });
 });
 afterAll(async () => {
+  wire.stop();
   await ehr?.close();
   await app?.stop();
   await db?.drop();
@@ -99,7 +103,7 @@ describe('EHR simulator → running Carelane', () => {
     expect(types).toEqual(['SIU^S12', 'ORM^O01', 'SIU^S15']);
   });
 
-  it('writes no patient identifier or name from the scenario into any log line', async () => {
+  it('sends no patient identifier or name from the scenario back: answers, log lines, metrics, events', async () => {
     await ehr.idle();
     // Let the engine process what arrived (its debug lines are part of what is scanned).
     await waitFor(async () => {
@@ -112,8 +116,13 @@ describe('EHR simulator → running Carelane', () => {
     const payloads = [...(await stored('fhir:ehr-sim')), ...(await stored('mllp'))].map((m) => m.payload).join('\n');
     expect(payloads).toContain('Thistlewood');
     expect(payloads).toContain('SIM-MRN-70411');
+    expect(findIdentifiers([{ where: 'into Carelane', text: wire.received() }], forbidden).map((found) => found.value)).toEqual(expect.arrayContaining(['Thistlewood', 'SIM-MRN-70411']));
     expect(logLines.length).toBeGreaterThan(5);
-    const leaks = logLines.flatMap((line) => forbidden.filter((value) => line.includes(value)).map((value) => ({ value, line })));
-    expect(leaks).toEqual([]);
+    const sent = await everythingSent(app, wire, logLines);
+    // Carelane answered both channels: FHIR notifications and MLLP (ACKs)
+    expect(sent.filter((text) => text.where.startsWith('answer from Carelane')).map((text) => text.where)).toEqual(
+      expect.arrayContaining([`answer from Carelane :${new URL(app.fhirUrl!).port}`, `answer from Carelane :${app.mllpPort}`]),
+    );
+    expect(findIdentifiers(sent, forbidden)).toEqual([]);
   });
 });

@@ -14,6 +14,7 @@ import { startEhrSimulator, type EhrSimulator } from '../simulators/ehr/index.ts
 import type { X12PartnerProfile } from '../src/connectors/x12/partner-profile.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
+import { carelanePorts, everythingSent, findIdentifiers, startWireTap } from './support/phi-scan.ts';
 
 // Issue 7, supplier cycle up to the receipt, end to end over real sockets: an SIU booking (MLLP) and a FHIR
 // SupplyRequest fall short → one PO → X12 850 to the supplier simulator, which answers a partial 855 (written
@@ -31,6 +32,8 @@ let app: RunningCarelane;
 let client: OdooClient;
 let flowsConfig: ReturnType<typeof parseConfigText>['flows'];
 const logLines: string[] = [];
+// every byte written to the peers and by Carelane's listeners, for the PHI scan (issue 8)
+const wire = startWireTap();
 const products: Record<string, number> = {};
 const gtins = { drape: withCheckDigit('1061414100002'), suture: withCheckDigit('1061414100003') };
 
@@ -145,7 +148,9 @@ routes:
   );
   flowsConfig = config.flows;
   const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
+  wire.peers(odoo.port, supplier.port, ehr.port);
   app = await startCarelane({ config, origin: 'test' }, { log });
+  wire.carelane(...carelanePorts(app));
 
   const actor = { actor: 'test', source: 'test setup' };
   const location = { site: 'north', odooConnection: 'odoo-main', storeroomLocationId: odoo.seeded.stockLocationId, destinationLocationId: odoo.seeded.wardLocationId, pickingTypeId: odoo.seeded.internalPickingTypeId };
@@ -158,6 +163,7 @@ routes:
 }, 60_000);
 
 afterAll(async () => {
+  wire.stop();
   await app?.stop();
   await supplier?.close();
   await ehr?.close();
@@ -335,8 +341,12 @@ describe('supplier cycle: acknowledgment, ship notice, receipt', () => {
     expect(timeline.status).toBe(200);
     const kinds = new Set(timeline.body.entries.map((e) => e.kind));
     for (const kind of ['demand', 'purchase_order', 'acknowledgment', 'ship_notice', 'receipt']) expect(kinds).toContain(kind);
-    const everything = [logLines.join('\n'), JSON.stringify(await odoo.records('purchase.order')), JSON.stringify(await odoo.records('stock.picking')), supplier.sent.map((d) => d.body).join('\n'), JSON.stringify(ehr.store.all('SupplyDelivery'))].join('\n');
-    for (const phi of ['777888', 'ROE', 'RICHARD', '19650202']) expect(everything).not.toContain(phi);
+    const phi = ['777888', 'ROE', 'RICHARD', '19650202'];
+    // the scan means something only if the values went in, and the tap saw Carelane's traffic to its peers
+    expect(findIdentifiers([{ where: 'into Carelane', text: wire.received() }], phi).map((found) => found.value).sort()).toEqual([...phi].sort());
+    const sent = await everythingSent(app, wire, logLines);
+    for (const port of [odoo.port, supplier.port, ehr.port]) expect(sent.map((text) => text.where)).toContain(`to peer :${port}`);
+    expect(findIdentifiers(sent, phi)).toEqual([]);
   });
 
   it('a refused batch replayed after another batch validated its picking is not recorded as received', async () => {
