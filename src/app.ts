@@ -29,7 +29,7 @@ import { startEmbeddedPostgres, takeOverShutdownSignals, type EmbeddedServer } f
 import { migrate } from './store/migrate.ts';
 import { payloadValidators } from './connectors/validators.ts';
 import { fhirHandlers, fhirServers, TASK_IDENTIFIER_SYSTEM } from './connectors/fhir/index.ts';
-import { hl7SendHandler, type Hl7DestinationSettings } from './connectors/hl7v2/index.ts';
+import { hl7ApplicationAcks, hl7SendHandler, type Hl7DestinationSettings } from './connectors/hl7v2/index.ts';
 import { readFileSync } from 'node:fs';
 import { cachedKpis, computeKpis, raiseMilestoneAlerts, registerKpiGauges } from './observability/kpis.ts';
 import { reconcileLatestSnapshots, siteOnHand } from './flows/finance/index.ts';
@@ -130,7 +130,13 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       if (!registry.get(`flow.${route.flow}`)) throw new Error(`routes: flow "${route.flow}" is not installed (installed: ${installed.join(', ')})`);
     }
 
-    const engine = new Engine({ config, pool: database.pool, databaseUrl: database.url, registry, log, metrics });
+    // Enhanced-mode application acknowledgments (MSH-16), enqueued as hl7v2.send when a message settles.
+    const { returnAddresses, destinations: hl7DestinationNames } = config.hl7v2;
+    returnAddresses.forEach((address, index) => {
+      if (!hl7DestinationNames[address.destination]) throw new Error(`hl7v2.returnAddresses.${index}.destination: "${address.destination}" is not among hl7v2.destinations (defined: ${Object.keys(hl7DestinationNames).join(', ') || 'none'})`);
+    });
+    const onSettled = hl7ApplicationAcks({ returnAddresses });
+    const engine = new Engine({ config, pool: database.pool, databaseUrl: database.url, registry, log, metrics, onSettled });
     await engine.start();
     ingest.setLocalWake((lane) => engine.wakeLane(lane));
     stops.unshift(async () => {

@@ -585,6 +585,18 @@ export const ConfigSchema = Type.Object(
           default: {},
           description: 'MLLP destinations by name: an hl7v2.send delivery whose endpoint is this name goes there',
         }),
+        // Enhanced mode's application acknowledgments (MSH-16) go back to the sender here (docs/ehr.md).
+        returnAddresses: Type.Array(
+          Type.Object(
+            {
+              sendingApplication: Type.String({ minLength: 1, description: 'MSH-3 of the sender' }),
+              sendingFacility: Type.Optional(Type.String({ description: 'MSH-4 of the sender; absent = any facility' })),
+              destination: Type.String({ minLength: 1, description: 'the hl7v2.destinations entry (host, port, TLS) its application ACKs go to' }),
+            },
+            Strict,
+          ),
+          { default: [], description: 'where application acknowledgments (MSH-16 AL/ER/SU) are sent, per sender' },
+        ),
       },
       { ...Strict, default: {} },
     ),

@@ -25,7 +25,7 @@ import {
 } from '../store/queue.ts';
 import type { Logger } from '../observability/logger.ts';
 import { metricMessageType, type Metrics } from '../observability/metrics.ts';
-import type { HandlerRegistry, HandlerResult } from './handlers.ts';
+import type { HandlerRegistry, HandlerResult, SettlementHook } from './handlers.ts';
 import { decideRetry, policyFor } from './retry-policy.ts';
 import { DrainLimiter } from './drain-limiter.ts';
 import { CompletionBatcher } from './completion-batcher.ts';
@@ -40,6 +40,8 @@ export interface EngineOptions {
   metrics?: Metrics;
   /** lanes to run workers for; default all configured lanes */
   lanes?: string[];
+  /** called in the transaction that settles a message (processed or failed) */
+  onSettled?: SettlementHook;
 }
 
 class LeaseLostError extends Error {}
@@ -204,9 +206,15 @@ export class Engine {
         for (const stage of result.stages ?? []) await recordStage(tx, delivery.messageId, stage.stage, stage.outcome ?? 'ok', stage.detail);
       }
       if (delivery.endpointFailures > 0) await recordEndpointSuccess(tx, delivery.endpoint);
-      return delivery.messageId === null ? undefined : settleMessage(tx, delivery.messageId);
+      return delivery.messageId === null ? undefined : this.settle(tx, delivery, delivery.messageId);
     });
     this.countSettled(delivery, settled);
+  }
+
+  private async settle(tx: pg.PoolClient, delivery: ClaimedDelivery, messageId: number): Promise<Awaited<ReturnType<typeof settleMessage>>> {
+    const settled = await settleMessage(tx, messageId);
+    if (settled && this.options.onSettled) await this.options.onSettled(tx, { messageId, ...settled, lane: delivery.lane, correlationId: delivery.correlationId });
+    return settled;
   }
 
   private countSettled(delivery: ClaimedDelivery, settled: { messageType: string; status: string } | undefined): void {
@@ -262,7 +270,7 @@ export class Engine {
     let settled: Awaited<ReturnType<typeof settleMessage>>;
     if (delivery.messageId !== null) {
       await recordStage(tx, delivery.messageId, `${delivery.action}: moved to exceptions`, 'error', { exceptionId, type, class: error.failureClass, error: lastError });
-      settled = await settleMessage(tx, delivery.messageId);
+      settled = await this.settle(tx, delivery, delivery.messageId);
     }
     return { kind: 'exception' as const, exceptionId, type, settled };
   }

@@ -37,6 +37,24 @@ export interface DeliveryHandler {
   lookup?(delivery: ClaimedDelivery, context: HandlerContext): Promise<'applied' | 'not_applied'>;
 }
 
+/** A message whose deliveries have all finished: processed (all done) or failed (one became an exception). */
+export interface SettledMessage {
+  messageId: number;
+  messageType: string;
+  contentType: string;
+  status: 'processed' | 'failed';
+  /** lane and correlation id of the delivery whose end settled it */
+  lane: string;
+  correlationId: string;
+}
+
+/**
+ * Runs in the transaction that settles a message, so what it enqueues or records commits with the settlement
+ * or not at all (e.g. the HL7 v2 application acknowledgment). May run again for a message settled again
+ * (a replay, a later delivery of a failed message): it must be idempotent.
+ */
+export type SettlementHook = (tx: pg.PoolClient, settled: SettledMessage) => Promise<void>;
+
 export class HandlerRegistry {
   private readonly handlers = new Map<string, DeliveryHandler>();
 

@@ -355,15 +355,15 @@ export async function closeIdleEndpoint(db: Queryable, endpoint: string): Promis
  * Sets a message processed once none of its deliveries is unfinished and none failed (failed if one did).
  * Returns the message's type and new status when it settled, for the processed/failed metrics.
  */
-export async function settleMessage(db: Queryable, messageId: number): Promise<{ messageType: string; status: 'processed' | 'failed' } | undefined> {
-  const { rows } = await db.query<{ messageType: string; status: 'processed' | 'failed' }>(
+export async function settleMessage(db: Queryable, messageId: number): Promise<{ messageType: string; contentType: string; status: 'processed' | 'failed' } | undefined> {
+  const { rows } = await db.query<{ messageType: string; contentType: string; status: 'processed' | 'failed' }>(
     `update carelane.messages m
      set status = case when exists (select 1 from carelane.deliveries d where d.message_id = m.id and d.status = 'exception')
                        then 'failed' else 'processed' end,
          updated_at = now()
      where m.id = $1 and m.status in ('received', 'processing', 'failed')
        and not exists (select 1 from carelane.deliveries d where d.message_id = m.id and d.status in ('pending', 'running'))
-     returning m.message_type as "messageType", m.status`,
+     returning m.message_type as "messageType", m.content_type as "contentType", m.status`,
     [messageId],
   );
   return rows[0];

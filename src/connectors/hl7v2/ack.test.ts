@@ -1,7 +1,7 @@
 import { Hl7Message } from '@medplum/core';
 import { describe, expect, it } from 'vitest';
 import { permanentError } from '../../contracts/errors.ts';
-import { ackErrorFrom, buildAck, escapeHl7Text, newAckControlId, versionAtLeast } from './ack.ts';
+import { ackErrorFrom, acknowledgmentWanted, buildAck, buildApplicationAck, escapeHl7Text, newAckControlId, versionAtLeast } from './ack.ts';
 import { DEFAULT_DELIMITERS, parseMessageHeader, readMessageHeader } from './message-header.ts';
 
 const NOW = new Date('2026-03-09T12:00:00.000Z');
@@ -118,9 +118,44 @@ describe('HL7 v2 ACK', () => {
     expect(buildAck(withAccept('SU'), 'error', { hl7ErrorCode: 207, text: 'x' }).send).toBe(false);
   });
 
-  it('stays in original mode when only MSH-16 is valued', () => {
+  it('answers enhanced mode CA when only MSH-16 is valued (either field valued means enhanced mode)', () => {
     const header = parseMessageHeader('MSH|^~\\&|A|B|C|D|1||ADT^A01|E1|P|2.5.1||||AL\r');
-    expect(buildAck(header, 'accept')).toMatchObject({ code: 'AA', mode: 'original' });
+    expect(buildAck(header, 'accept')).toMatchObject({ code: 'CA', mode: 'enhanced', send: true });
+    expect(buildAck(parseMessageHeader('MSH|^~\\&|A|B|C|D|1||ADT^A01|E1|P|2.5.1\r'), 'accept')).toMatchObject({ code: 'AA', mode: 'original' });
+  });
+
+  it('builds the application acknowledgment: MSA AA/AE/AR naming the message, ERR per error, its own MSH-15 AL / MSH-16 NE, no PID', () => {
+    const orm = parseMessageHeader('MSH|^~\\&|SCHED|NORTH|CARELANE|NET|20260309120000||ORM^O01^ORM_O01|ORD-1|P|2.5.1|||AL|AL\rPID|1||12345^^^MRN||DOE^JOHN\r');
+    const aa = buildApplicationAck(orm, 'AA', [{ hl7ErrorCode: 207, text: 'ignored on success' }], { now: NOW, controlId: 'APP1' });
+    expect(aa).toBe('MSH|^~\\&|CARELANE|NET|SCHED|NORTH|20260309120000+0000||ACK^O01^ACK|APP1|P|2.5.1|||AL|NE\rMSA|AA|ORD-1\r');
+    const ae = buildApplicationAck(
+      orm,
+      'AE',
+      [
+        { hl7ErrorCode: 204, text: 'no mapping for item G44', where: { segment: 'RQD', field: 'RQD.2' } },
+        { hl7ErrorCode: 101, text: 'no location: PV1-3 is empty', where: { segment: 'PV1', field: 'PV1.3' } },
+      ],
+      { now: NOW, controlId: 'APP2' },
+    );
+    const [msh, msa, err1, err2, extra] = segments(ae);
+    expect(fieldsOf(msh!).slice(14)).toEqual(['AL', 'NE']);
+    expect(msa).toBe('MSA|AE|ORD-1|no mapping for item G44');
+    expect(err1).toBe('ERR||RQD^1^2|204^Unknown key identifier^HL70357|E||||no mapping for item G44');
+    expect(err2).toBe('ERR||PV1^1^3|101^Required field missing^HL70357|E||||no location: PV1-3 is empty');
+    expect(extra).toBeUndefined();
+    expect(ae).not.toContain('DOE');
+    expect(Hl7Message.parse(ae).getSegment('MSA')?.getField(1).toString()).toBe('AE');
+  });
+
+  it('sends application acknowledgments as MSH-16 asks (table 0155)', () => {
+    expect(acknowledgmentWanted('AL', true)).toBe(true);
+    expect(acknowledgmentWanted('AL', false)).toBe(true);
+    expect(acknowledgmentWanted('ER', true)).toBe(false);
+    expect(acknowledgmentWanted('ER', false)).toBe(true);
+    expect(acknowledgmentWanted('SU', true)).toBe(true);
+    expect(acknowledgmentWanted('SU', false)).toBe(false);
+    expect(acknowledgmentWanted('NE', true)).toBe(false);
+    expect(acknowledgmentWanted('ne', false)).toBe(false);
   });
 
   it('builds a generic AR with default delimiters for input without any MSH', () => {

@@ -27,6 +27,8 @@ export const HL7_ERROR_CODES = {
   201: 'Unsupported event code',
   202: 'Unsupported processing id',
   203: 'Unsupported version id',
+  204: 'Unknown key identifier',
+  205: 'Duplicate key identifier',
   207: 'Application internal error',
 } as const;
 
@@ -147,20 +149,6 @@ function codeFor(outcome: AckOutcome, mode: 'original' | 'enhanced'): AckCode {
   return outcome === 'accept' ? 'AA' : outcome === 'error' ? 'AE' : 'AR';
 }
 
-/** Table 0155 (MSH-15): AL always, NE never, ER only on error/reject, SU only on success; unknown values: always. */
-function acceptAckWanted(acceptAckType: string, outcome: AckOutcome): boolean {
-  switch (acceptAckType.toUpperCase()) {
-    case 'NE':
-      return false;
-    case 'ER':
-      return outcome !== 'accept';
-    case 'SU':
-      return outcome === 'accept';
-    default:
-      return true;
-  }
-}
-
 /**
  * The ACK for a message (chapter 2, 2.9 and the general acknowledgment ACK):
  * - MSH with the same delimiters and version as the message, sending and receiving application/facility
@@ -171,20 +159,57 @@ function acceptAckWanted(acceptAckType: string, outcome: AckOutcome): boolean {
  * - on AE/AR/CE/CR an ERR segment (2.15.5): from v2.5 ERR-2 location, ERR-3 table 0357 code, ERR-4 severity E,
  *   ERR-8 user message; before v2.5 ERR-1 (ELD) carries location and code.
  *
- * Original mode (MSH-15 and MSH-16 empty) answers AA/AE/AR. When MSH-15 is valued the sender uses enhanced
- * mode (2.9.3) and this is the accept acknowledgment CA/CE/CR, sent as MSH-15 asks. The application
- * acknowledgment that MSH-16 may ask for (sent later, on its own connection) is not produced yet.
+ * Original mode (MSH-15 and MSH-16 both empty) answers AA/AE/AR. When either is valued the sender uses enhanced
+ * mode (2.9.3) and this is the accept acknowledgment CA/CE/CR, sent as MSH-15 asks; an empty MSH-15 beside a
+ * valued MSH-16 (MSH-15 is required in enhanced mode) is answered as AL: a sender waiting on the connection
+ * hears that its message was committed. The application acknowledgment MSH-16 asks for is built by
+ * buildApplicationAck once the message has been processed (application-ack.ts).
  * A message without a readable MSH (header null) gets a generic ACK with the default delimiters.
  */
 export function buildAck(header: MessageHeader | PartialMessageHeader | null, outcome: AckOutcome, error?: AckError, options: AckOptions = {}): BuiltAck {
+  const acceptAckType = header?.acceptAckType ?? '';
+  const mode = acceptAckType || header?.applicationAckType ? 'enhanced' : 'original';
+  const code = codeFor(outcome, mode);
+  const send = mode === 'original' || acknowledgmentWanted(acceptAckType, outcome === 'accept');
+  return { code, mode, text: ackMessage(header, code, outcome !== 'accept' && error ? [error] : [], options), send };
+}
+
+/** MSA-1 of an application acknowledgment in enhanced mode (table 0008): accept, error, reject. */
+export type ApplicationAckCode = 'AA' | 'AE' | 'AR';
+
+/**
+ * The application acknowledgment of enhanced mode (2.9.3): sent by Carelane as a message of its own, on its own
+ * connection to the sender, once the message has been processed. The general ACK (MSH-9 ACK^<trigger>^ACK) as
+ * for the accept acknowledgment, MSA-1 AA/AE/AR and MSA-2 the message's MSH-10, one ERR per error (the ACK
+ * structure repeats ERR). Its own MSH-15 AL / MSH-16 NE: the sender commits it (CA) and never acknowledges an
+ * acknowledgment at application level (that would loop).
+ */
+export function buildApplicationAck(header: MessageHeader, code: ApplicationAckCode, errors: AckError[], options: AckOptions = {}): string {
+  return ackMessage(header, code, code === 'AA' ? [] : errors, options, ['AL', 'NE']);
+}
+
+/**
+ * Table 0155 (MSH-15 and MSH-16): AL always, NE never, ER only on error/reject, SU only on success; empty or
+ * unknown values: always (an answer nobody asked for is safer than silence towards a waiting sender).
+ */
+export function acknowledgmentWanted(type: string, success: boolean): boolean {
+  switch (type.toUpperCase()) {
+    case 'NE':
+      return false;
+    case 'ER':
+      return !success;
+    case 'SU':
+      return success;
+    default:
+      return true;
+  }
+}
+
+function ackMessage(header: MessageHeader | PartialMessageHeader | null, code: AckCode, errors: AckError[], options: AckOptions, acknowledgmentTypes?: [string, string]): string {
   const d = header?.delimiters ?? DEFAULT_DELIMITERS;
   // MSH-12 is echoed as given; the ACK's layout follows it only when it is an HL7 v2 version (a '1.0' gets today's).
   const version = header?.version || '2.5.1';
   const layout = /^2\.\d/.test(version) ? version : '2.5.1';
-  const acceptAckType = header?.acceptAckType ?? '';
-  const mode = acceptAckType ? 'enhanced' : 'original';
-  const code = codeFor(outcome, mode);
-  const send = mode === 'original' || acceptAckWanted(acceptAckType, outcome);
 
   const trigger = header?.triggerEvent ?? '';
   const messageType = !trigger ? 'ACK' : versionAtLeast(layout, 2, 3, 1) ? ['ACK', trigger, 'ACK'].join(d.component) : ['ACK', trigger].join(d.component);
@@ -204,21 +229,24 @@ export function buildAck(header: MessageHeader | PartialMessageHeader | null, ou
     header?.processingId || 'P',
     version,
   ];
+  if (acknowledgmentTypes) {
+    // MSH-15, MSH-16 (msh[n] holds MSH-(n+1): MSH-1 is the separator itself)
+    while (msh.length < 16) msh.push('');
+    [msh[14], msh[15]] = acknowledgmentTypes;
+  }
   // MSH-18: the ACK is written in the message's character set, and says so.
   if (header?.characterSet) {
     while (msh.length < 18) msh.push('');
     msh[17] = header.characterSet;
   }
 
-  const negative = outcome !== 'accept';
-  const text = negative && error ? escapeHl7Text(error.text, d) : '';
+  const texts = errors.map((error) => escapeHl7Text(error.text, d));
   const msa = ['MSA', code, header?.controlId ?? ''];
-  if (text && !versionAtLeast(layout, 2, 7)) msa.push(text.slice(0, 80));
+  if (texts[0] && !versionAtLeast(layout, 2, 7)) msa.push(texts[0].slice(0, 80));
 
-  const segments = [msh.join(d.field), msa.join(d.field)];
-  if (negative && error) segments.push(errSegment(error, text, layout, d));
+  const segments = [msh.join(d.field), msa.join(d.field), ...errors.map((error, index) => errSegment(error, texts[index]!, layout, d))];
   // Every segment, the last included, ends with CR (chapter 2, message construction rules).
-  return { code, mode, text: `${segments.join('\r')}\r`, send };
+  return `${segments.join('\r')}\r`;
 }
 
 function errSegment(error: AckError, text: string, version: string, d: Hl7Delimiters): string {

@@ -1,0 +1,167 @@
+import type pg from 'pg';
+import type { ErrorLocation } from '../../contracts/errors.ts';
+import type { SettledMessage, SettlementHook } from '../../engine/handlers.ts';
+import { enqueueDeliveries, recordStage } from '../../store/queue.ts';
+import { acknowledgmentWanted, buildApplicationAck, type AckError, type ApplicationAckCode, type Hl7ErrorCode } from './ack.ts';
+import { decodeMessage, readMessageHeader, type MessageHeader } from './message-header.ts';
+import { HL7_V2_CONTENT_TYPE } from './mllp-listener.ts';
+import { controlIdFor } from './order-status.ts';
+
+/**
+ * The application acknowledgment of enhanced mode (HL7 v2.5 chapter 2, 2.9.3): a sender that valued MSH-16 is
+ * told, after Carelane has processed its message, whether the processing succeeded. The accept acknowledgment
+ * (CA) went back on the sender's own connection when the message was stored; this one is a message Carelane
+ * initiates, on its own MLLP connection to a return address configured per sender (`hl7v2.returnAddresses`,
+ * pointing at an `hl7v2.destinations` entry), as an `hl7v2.send` delivery: persisted in the transaction that
+ * settles the message, retried, circuit-broken and parked like any other send.
+ *
+ * Outcome → MSA-1 (table 0008):
+ * - processed (every delivery done) → AA;
+ * - failed on a business or permanent exception (content: an unmapped code, a missing field, a duplicate) → AE,
+ *   one ERR per open exception with its table 0357 code, location and reason;
+ * - failed on an unsupported message type (`hl7_not_demand`), or because retries ran out on a peer
+ *   (transient/ambiguous: "unable to process for reasons unrelated to format or content") → AR.
+ * MSH-16 (table 0155) chooses which of these are sent: AL all, ER only AE/AR, SU only AA, NE none. What is not
+ * sent, and why, is written on the message's timeline. Only MSH, MSA and ERR: nothing of the message's PID or
+ * other content is copied.
+ */
+
+/** A sender (MSH-3, optionally MSH-4) and the hl7v2.destinations entry its application acknowledgments go to. */
+export interface Hl7ReturnAddress {
+  sendingApplication: string;
+  /** absent: any facility of that application */
+  sendingFacility?: string | undefined;
+  destination: string;
+}
+
+export interface ApplicationAckOptions {
+  returnAddresses: readonly Hl7ReturnAddress[];
+  /** MSH-3 of the ACK when the message named no receiving application (as the listener's `applicationName`) */
+  applicationName?: string;
+}
+
+/** ERR-8 is TX of 250 characters in v2.5 (2.15.5.8); an ACK is no place for a whole stack of reasons. */
+const MAX_ERROR_TEXT = 250;
+const MAX_ERRORS = 5;
+
+/** The first return address that names the message's sender: MSH-3 must match, MSH-4 when the entry gives one. */
+export function returnAddressFor(addresses: readonly Hl7ReturnAddress[], header: Pick<MessageHeader, 'sendingApplication' | 'sendingFacility'>): Hl7ReturnAddress | undefined {
+  return addresses.find((a) => a.sendingApplication === header.sendingApplication && (a.sendingFacility === undefined || a.sendingFacility === header.sendingFacility));
+}
+
+/** The engine's settlement hook that sends application acknowledgments (registered by the composition root). */
+export function hl7ApplicationAcks(options: ApplicationAckOptions): SettlementHook {
+  return async (tx, settled) => {
+    if (settled.contentType !== HL7_V2_CONTENT_TYPE) return;
+    const header = await storedHeader(tx, settled.messageId);
+    const asked = header?.applicationAckType.toUpperCase() ?? '';
+    if (!header || !asked || asked === 'NE') return;
+    const verdict = await verdictOf(tx, settled);
+    const sender = `${header.sendingApplication}^${header.sendingFacility}`;
+    if (!acknowledgmentWanted(asked, verdict.code === 'AA')) {
+      await recordOnce(tx, settled.messageId, `hl7v2 application ACK ${verdict.code} not sent`, { reason: `MSH-16 ${asked} asks for ${asked === 'SU' ? 'success' : 'error'} acknowledgments only`, ackFor: header.controlId });
+      return;
+    }
+    const address = returnAddressFor(options.returnAddresses, header);
+    if (!address) {
+      await recordOnce(tx, settled.messageId, `hl7v2 application ACK ${verdict.code} not sent`, { reason: `no hl7v2.returnAddresses entry for sender ${sender}`, ackFor: header.controlId });
+      return;
+    }
+    // One application ACK per outcome: a message that failed (AE) and succeeds after a replay is told AA too.
+    const idempotencyKey = `hl7-app-ack:${settled.messageId}:${verdict.code}`;
+    const existing = await tx.query('select 1 from carelane.deliveries where idempotency_key = $1', [idempotencyKey]);
+    if (existing.rowCount) return;
+    const controlId = controlIdFor(idempotencyKey);
+    const ack = buildApplicationAck(header, verdict.code, verdict.errors.map((error) => asciiFor(header, error)), {
+      controlId,
+      ...(options.applicationName ? { applicationName: options.applicationName } : {}),
+    });
+    await enqueueDeliveries(tx, [
+      {
+        lane: settled.lane,
+        action: 'hl7v2.send',
+        endpoint: address.destination,
+        idempotencyKey,
+        correlationId: settled.correlationId,
+        messageId: settled.messageId,
+        payload: { message: ack },
+      },
+    ]);
+    await recordStage(tx, settled.messageId, `hl7v2 application ACK ${verdict.code} queued for ${address.destination}`, 'ok', { controlId, ackFor: header.controlId, errors: verdict.errors.length });
+  };
+}
+
+async function storedHeader(tx: pg.PoolClient, messageId: number): Promise<MessageHeader | undefined> {
+  const { rows } = await tx.query<{ payload: Buffer | null }>('select payload from carelane.messages where id = $1', [messageId]);
+  const payload = rows[0]?.payload;
+  if (!payload) return undefined;
+  const reading = readMessageHeader(decodeMessage(payload).text);
+  return reading.ok ? reading.header : undefined;
+}
+
+interface Verdict {
+  code: ApplicationAckCode;
+  errors: AckError[];
+}
+
+interface OpenException {
+  id: number;
+  type: string;
+  classification: 'transient' | 'ambiguous' | 'permanent' | 'business';
+  reason: string;
+  attempts: number;
+  detail: { code?: string; where?: ErrorLocation | null } | null;
+}
+
+/** What the processing came to, read from the message's open exceptions. */
+async function verdictOf(tx: pg.PoolClient, settled: SettledMessage): Promise<Verdict> {
+  if (settled.status === 'processed') return { code: 'AA', errors: [] };
+  const { rows } = await tx.query<OpenException>(
+    `select id, type, classification, reason, attempts, detail from carelane.exceptions where message_id = $1 and status = 'open' order by id`,
+    [settled.messageId],
+  );
+  const content = rows.filter((row) => row.classification === 'business' || row.classification === 'permanent');
+  if (content.length === 0) {
+    // No content fault: a peer failed until retries ran out (or the exception was closed meanwhile).
+    const first = rows[0];
+    const text = first
+      ? `processing could not be completed: a system Carelane depends on failed after ${first.attempts} attempt(s); held for an operator (exception ${first.id})`
+      : 'processing could not be completed';
+    return { code: 'AR', errors: [{ hl7ErrorCode: 207, text }] };
+  }
+  const errors = content.slice(0, MAX_ERRORS).map(errorOf);
+  // Table 0008 AR: the message type or event itself is not supported, rather than its content being wrong.
+  const unsupported = content.every((row) => row.detail?.code === 'hl7_not_demand');
+  return { code: unsupported ? 'AR' : 'AE', errors };
+}
+
+/** Table 0357 code for the error codes the inbound mapping and the demand flow raise. */
+const ERROR_CODE_BY_CARELANE_CODE: Record<string, Hl7ErrorCode> = {
+  hl7_not_demand: 200,
+  hl7_missing_segment: 100,
+  hl7_unknown_order_control: 103,
+  mapping_missing: 204,
+  duplicate_demand: 205,
+};
+
+function errorOf(row: OpenException): AckError {
+  const code = row.detail?.code ?? '';
+  const hl7ErrorCode = ERROR_CODE_BY_CARELANE_CODE[code] ?? (/^hl7_no_/.test(code) ? 101 : 207);
+  const text = row.reason.length > MAX_ERROR_TEXT ? `${row.reason.slice(0, MAX_ERROR_TEXT - 3)}...` : row.reason;
+  return { hl7ErrorCode, text, where: row.detail?.where ?? undefined };
+}
+
+/**
+ * The ACK echoes the message's MSH-18 but goes out through the UTF-8 sender: for a single-byte character set,
+ * text outside ASCII is replaced rather than sent as bytes the sender would read as other characters.
+ */
+function asciiFor(header: MessageHeader, error: AckError): AckError {
+  if (!header.characterSet || /UTF/i.test(header.characterSet)) return error;
+  return { ...error, text: error.text.replace(/[^\x20-\x7e]/g, '?') };
+}
+
+/** A skipped application ACK is written once, however often the message settles again. */
+async function recordOnce(tx: pg.PoolClient, messageId: number, stage: string, detail: Record<string, unknown>): Promise<void> {
+  const { rowCount } = await tx.query('select 1 from carelane.message_stages where message_id = $1 and stage = $2', [messageId, stage]);
+  if (!rowCount) await recordStage(tx, messageId, stage, 'skipped', detail);
+}
