@@ -32,6 +32,7 @@ import { fhirHandlers, fhirServers, TASK_IDENTIFIER_SYSTEM } from './connectors/
 import { hl7ApplicationAcks, hl7SendHandler, type Hl7DestinationSettings } from './connectors/hl7v2/index.ts';
 import { readFileSync } from 'node:fs';
 import { cachedKpis, computeKpis, raiseMilestoneAlerts, registerKpiGauges } from './observability/kpis.ts';
+import { kpiSnapshotJob } from './observability/kpi-history.ts';
 import { reconcileLatestSnapshots, siteOnHand } from './flows/finance/index.ts';
 
 export interface RunningCarelane {
@@ -193,14 +194,17 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     if (reconciliation.cron && Object.keys(config.odoo.connections).length > 0) {
       scheduler.add({ name: 'stock-reconciliation', cron: reconciliation.cron, run: async () => void (await reconcileLatestSnapshots(database.pool, clientFor, config.flows, log)) });
     }
-    await scheduler.start();
-    stops.unshift(() => scheduler.stop());
-
-    const serverTls = config.server.tls ? readTlsFiles('server.tls', config.server.tls) : undefined;
     const hasOdoo = Object.keys(config.odoo.connections).length > 0;
     const kpis = cachedKpis(() =>
       computeKpis(database.pool, { windowDays: milestones.windowDays, leadTimeDays: 7, ...(hasOdoo ? { onHand: (site: string, ids: number[]) => siteOnHand(database.pool, clientFor, site, ids) } : {}) }),
     );
+    // Executive KPIs over time (docs/console.md): per site and for the network, one snapshot a day.
+    const kpiSnapshots = config.scheduler.jobs.kpiSnapshots;
+    if (kpiSnapshots?.enabled !== false) scheduler.add(kpiSnapshotJob(database.pool, kpis, kpiSnapshots?.cron ?? '7 * * * *'));
+    await scheduler.start();
+    stops.unshift(() => scheduler.stop());
+
+    const serverTls = config.server.tls ? readTlsFiles('server.tls', config.server.tls) : undefined;
     registerKpiGauges(metrics.registry, kpis);
     const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, tokenizer, engineRunning: () => engine.isRunning, kpis }, log, serverTls);
     const listened = await api.listen({ host: config.server.host, port: config.server.port });

@@ -22,6 +22,7 @@ import { invoiceMatchRoutes } from './routes/invoice-matches.ts';
 import { kpiRoutes } from './routes/kpis.ts';
 import { configRoutes } from './routes/config.ts';
 import { consoleRoutes, operationsRoutes } from './routes/console.ts';
+import { kpiHistoryRoutes } from './routes/kpi-history.ts';
 import { OidcVerifier } from '../governance/index.ts';
 import type { Permission } from '../governance/index.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -130,6 +131,7 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
     kpiRoutes(api, context);
     configRoutes(api, context);
     operationsRoutes(api, context);
+    kpiHistoryRoutes(api, context);
     await api.register(crosswalkRoutes(context));
     await api.register(async (inbound) => {
       // Inbound messages are stored byte for byte whatever they claim to be (even broken JSON): the route

@@ -98,17 +98,37 @@ export async function computeKpis(db: Queryable, options: { windowDays: number; 
   const { windowDays } = options;
   const suppliers = await supplierMilestones(db, windowDays);
   const receipts = await receiptsTable(db);
+  return {
+    windowDays,
+    computedAt: new Date().toISOString(),
+    suppliers,
+    ...(await headlineKpis(db, windowDays)),
+    stockoutRisk: await stockoutRisk(db, options.leadTimeDays, receipts, options.onHand),
+  };
+}
+
+export type HeadlineKpis = Pick<Kpis, 'orderAcknowledgmentLatencyMinutes' | 'procurementCycleTimeHours' | 'invoiceFirstPassMatchRate' | 'manualTouchesPerTransaction'>;
+
+/**
+ * The network-wide figures, or one site's (its purchase orders, the invoices matched against them, its demands;
+ * the history in kpi-history.ts keeps both). Manual touches are network-wide only: exceptions carry no site.
+ */
+export async function headlineKpis(db: Queryable, windowDays: number, site?: string): Promise<HeadlineKpis> {
+  const receipts = await receiptsTable(db);
   const { rows: overall } = await db.query<{ ack: string | null; first_pass: string | null; touches: string | null }>(
     `select
        (select avg(extract(epoch from acked - sent_at) / 60) from (
           select po.sent_at, (select min(m.received_at) from carelane.transaction_links t join carelane.messages m on m.correlation_id = t.correlation_id
                                where t.related_id = po.correlation_id and t.relation = 'acknowledgment') as acked
-          from carelane.purchase_orders po where po.sent_at > now() - make_interval(days => $1)) a where acked is not null) as ack,
-       (select 100.0 * count(*) filter (where first_pass) / nullif(count(*), 0) from carelane.invoice_matches where created_at > now() - make_interval(days => $1)) as first_pass,
+          from carelane.purchase_orders po where po.sent_at > now() - make_interval(days => $1) and ($3::text is null or po.site = $3)) a where acked is not null) as ack,
+       (select 100.0 * count(*) filter (where im.first_pass) / nullif(count(*), 0) from carelane.invoice_matches im
+         where im.created_at > now() - make_interval(days => $1)
+           and ($3::text is null or exists (select 1 from carelane.purchase_orders po where po.po_key = im.po_key and po.site = $3))) as first_pass,
+       case when $3::text is null then
        (select count(*) filter (where resolved_by is not null and not (resolved_by = any($2::text[]) or resolved_by like 'system%'))::numeric
                / nullif((select count(distinct correlation_id) from carelane.messages where received_at > now() - make_interval(days => $1)), 0)
-          from carelane.exceptions where created_at > now() - make_interval(days => $1)) as touches`,
-    [windowDays, AUTOMATIC_ACTORS],
+          from carelane.exceptions where created_at > now() - make_interval(days => $1)) end as touches`,
+    [windowDays, AUTOMATIC_ACTORS, site ?? null],
   );
   let cycle: number | null = null;
   if (receipts) {
@@ -118,20 +138,16 @@ export async function computeKpis(db: Queryable, options: { windowDays: number; 
        join carelane.transaction_links t on t.correlation_id = d.correlation_id and t.relation = 'purchase_order'
        join carelane.purchase_orders po on po.correlation_id = t.related_id
        join lateral (select min(received_at) as first_receipt from carelane.po_line_receipts where po_key = po.po_key) r on r.first_receipt is not null
-       where d.created_at > now() - make_interval(days => $1)`,
-      [windowDays],
+       where d.created_at > now() - make_interval(days => $1) and ($2::text is null or d.site = $2)`,
+      [windowDays, site ?? null],
     );
     cycle = num(rows[0]?.hours);
   }
   return {
-    windowDays,
-    computedAt: new Date().toISOString(),
-    suppliers,
     orderAcknowledgmentLatencyMinutes: num(overall[0]?.ack),
     procurementCycleTimeHours: cycle,
     invoiceFirstPassMatchRate: num(overall[0]?.first_pass, 1),
     manualTouchesPerTransaction: num(overall[0]?.touches, 3),
-    stockoutRisk: await stockoutRisk(db, options.leadTimeDays, receipts, options.onHand),
   };
 }
 
