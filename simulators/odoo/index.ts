@@ -40,6 +40,11 @@ export interface SeededRecords {
   vendorLocationId: number;
   internalPickingTypeId: number;
   receiptPickingTypeId: number;
+  /** 'Miscellaneous Operations' (type general, code MISC): where journal entries go by default */
+  miscJournalId: number;
+  /** 600000 Expenses and 110100 Stock Valuation of Odoo's generic chart (l10n_generic_coa) [K] */
+  expenseAccountId: number;
+  stockValuationAccountId: number;
 }
 
 export interface OdooSimulator {
@@ -164,5 +169,8 @@ async function seedBase(env: Env): Promise<SeededRecords> {
   const warehouseId = await ensure('stock.warehouse', { name: 'Main Warehouse', code: 'WH', lot_stock_id: stockLocationId });
   const receiptPickingTypeId = await ensure('stock.picking.type', { name: 'Receipts', code: 'incoming', sequence_code: 'IN', default_location_src_id: vendorLocationId, default_location_dest_id: stockLocationId, warehouse_id: warehouseId });
   const internalPickingTypeId = await ensure('stock.picking.type', { name: 'Internal Transfers', code: 'internal', sequence_code: 'INT', default_location_src_id: stockLocationId, default_location_dest_id: stockLocationId, warehouse_id: warehouseId });
-  return { companyId, uomUnitId, warehouseId, stockLocationId, shelfLocationId, wardLocationId, vendorLocationId, internalPickingTypeId, receiptPickingTypeId };
+  const miscJournalId = await ensure('account.journal', { name: 'Miscellaneous Operations', code: 'MISC', type: 'general', company_id: companyId });
+  const expenseAccountId = await ensure('account.account', { name: 'Expenses', code: '600000', account_type: 'expense', company_id: companyId });
+  const stockValuationAccountId = await ensure('account.account', { name: 'Stock Valuation', code: '110100', account_type: 'asset_current', company_id: companyId });
+  return { companyId, uomUnitId, warehouseId, stockLocationId, shelfLocationId, wardLocationId, vendorLocationId, internalPickingTypeId, receiptPickingTypeId, miscJournalId, expenseAccountId, stockValuationAccountId };
 }

@@ -107,6 +107,11 @@ function purchaseModels(version: SimVersion): ModelDef[] {
       fields: {
         name: char(),
         move_type: sel(['entry', 'out_invoice', 'out_refund', 'in_invoice', 'in_refund'], 'entry'),
+        // the accounting date (defaults to today) and journal (defaults by move type: a 'general' journal for
+        // entries) of account_move.py; line_ids are all journal items, invoice_line_ids the product ones [K]
+        date: { type: 'date' },
+        journal_id: m2o('account.journal'),
+        line_ids: { type: 'one2many', relation: 'account.move.line', inverse: 'move_id' },
         partner_id: m2o('res.partner'),
         ref: char(),
         invoice_date: { type: 'date' },
@@ -130,8 +135,15 @@ function purchaseModels(version: SimVersion): ModelDef[] {
         price_unit: float(),
         purchase_line_id: m2o('purchase.order.line'),
         analytic_distribution: json(),
+        account_id: m2o('account.account'),
+        debit: float(),
+        credit: float(),
       },
     },
+    // Chart of accounts and journals (account module): account.account code/name/account_type (16+ selection,
+    // e.g. 'expense', 'asset_current'), account.journal type sale|purchase|cash|bank|general [K field names].
+    { name: 'account.account', description: 'Account', fields: { name: char(true), code: char(true), account_type: char(), company_id: m2o('res.company') } },
+    { name: 'account.journal', description: 'Journal', fields: { name: char(true), code: char(true), type: sel(['sale', 'purchase', 'cash', 'bank', 'general'], 'general'), company_id: m2o('res.company') } },
   ];
 }
 
@@ -214,7 +226,8 @@ export function modelsFor(version: SimVersion): Map<string, ModelDef> {
     // 19 reworked units: no categories, a unit is `relative_factor` × `relative_uom_id` [K field names, 19.0 uom].
     { name: 'uom.uom', description: 'Product Unit of Measure', fields: { name: char(true), ...(version >= 19 ? { relative_factor: float(1), relative_uom_id: m2o('uom.uom') } : {}) } },
     orderpointModel(version),
-    { name: 'product.template', description: 'Product', fields: { name: char(true), default_code: char(), tracking: sel(['none', 'lot', 'serial'], 'none'), ...productType } },
+    // standard_price: the product's cost (company-dependent on product.product, related on the template) [K]
+    { name: 'product.template', description: 'Product', fields: { name: char(true), default_code: char(), tracking: sel(['none', 'lot', 'serial'], 'none'), standard_price: float(), ...productType } },
     {
       name: 'product.product',
       description: 'Product Variant',
@@ -225,6 +238,7 @@ export function modelsFor(version: SimVersion): Map<string, ModelDef> {
         product_tmpl_id: m2o('product.template'),
         tracking: sel(['none', 'lot', 'serial'], 'none'),
         uom_id: m2o('uom.uom'),
+        standard_price: float(),
         active: bool(true),
         ...productType,
       },

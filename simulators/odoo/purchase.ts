@@ -56,8 +56,10 @@ export const purchaseMethods: Record<string, Record<string, MethodSpec>> = {
         if (move.state !== 'draft') throw userError('Only draft journal entries can be posted.');
         // is_purchase_document(): bills and refunds alike need their date [K wording].
         if ((move.move_type === 'in_invoice' || move.move_type === 'in_refund') && !move.invoice_date) throw userError('The Bill/Refund date is required to validate this document.');
-        if ((await billLinesOf(env, move)).length === 0) throw userError('You need to add a line before posting.');
-        await env.update('account.move', move, { state: 'posted', name: await nextBillName(env, move) });
+        const lines = await billLinesOf(env, move);
+        if (lines.length === 0) throw userError('You need to add a line before posting.');
+        if (move.move_type === 'entry') await checkBalanced(env, move, lines);
+        await env.update('account.move', move, { state: 'posted', name: move.move_type === 'entry' ? await nextEntryName(env, move) : await nextBillName(env, move) });
       }
       return false;
     }),
@@ -144,9 +146,13 @@ export async function afterPurchaseCreate(env: Env, model: string, row: Row): Pr
   }
   if (model === 'account.move') {
     const lines = await billLinesOf(env, row);
+    const entry = row.move_type === 'entry' || !row.move_type;
     await env.update('account.move', row, {
       name: row.name || '/',
-      amount_total: lines.reduce((sum, line) => sum + Number(line.quantity ?? 0) * Number(line.price_unit ?? 0), 0),
+      date: row.date || String(row.invoice_date || odooNow().slice(0, 10)),
+      ...(entry && !row.journal_id ? { journal_id: await defaultGeneralJournal(env) } : {}),
+      // an entry's total is its debits (amount_total_signed); a bill's the sum of its product lines
+      amount_total: entry ? lines.reduce((sum, line) => sum + Number(line.debit ?? 0), 0) : lines.reduce((sum, line) => sum + Number(line.quantity ?? 0) * Number(line.price_unit ?? 0), 0),
     });
     await recomputeQtyInvoiced(env, lines);
   }
@@ -216,6 +222,43 @@ async function recomputeQtyInvoiced(env: Env, billLines: Row[]): Promise<void> {
     }
     await env.update('purchase.order.line', poLine!, { qty_invoiced: invoiced });
   }
+}
+
+/**
+ * account_move.py _search_default_journal: a journal entry without journal_id gets the company's first journal
+ * of type 'general' (Miscellaneous Operations); none → UserError naming the company and types [K wording].
+ */
+async function defaultGeneralJournal(env: Env): Promise<number> {
+  const journal = [...(await env.rows('account.journal')).values()].filter((j) => j.type === 'general').sort((a, b) => a.id - b.id)[0];
+  if (journal) return journal.id;
+  const [company] = await env.browse('res.company', [1]);
+  throw userError(`No journal could be found in company ${String(company?.name ?? '')} for any of those types: general`);
+}
+
+/**
+ * account_move.py _check_balanced, run when an entry is posted: the debits must equal the credits (to the
+ * currency's 2 decimals) [K wording of the UserError]; every line of an entry needs its account.
+ */
+async function checkBalanced(env: Env, move: Row, lines: Row[]): Promise<void> {
+  const debit = lines.reduce((sum, line) => sum + Number(line.debit ?? 0), 0);
+  const credit = lines.reduce((sum, line) => sum + Number(line.credit ?? 0), 0);
+  if (lines.some((line) => !line.account_id)) throw userError('Missing required account on accountable line.');
+  if (Math.abs(debit - credit) >= 0.005) {
+    const [journal] = await env.browse('account.journal', [Number(move.journal_id)]);
+    throw userError(
+      `The move (${String(move.name || '/')}) is not balanced.\nThe total of debits equals ${debit.toFixed(2)} and the total of credits equals ${credit.toFixed(2)}.\n` +
+        `You might want to specify a default account on journal "${String(journal?.name ?? '')}" to automatically balance each move.`,
+    );
+  }
+}
+
+/** sequence.mixin's starting sequence for a general journal: <journal code>/<year>/<month>/<n:04> [K]. */
+async function nextEntryName(env: Env, move: Row): Promise<string> {
+  const [journal] = await env.browse('account.journal', [Number(move.journal_id)]);
+  const month = String(move.date ?? odooNow()).slice(0, 7);
+  const prefix = `${String(journal?.code ?? 'MISC')}/${month.replace('-', '/')}/`;
+  const posted = [...(await env.rows('account.move')).values()].filter((m) => m.state === 'posted' && String(m.name).startsWith(prefix)).length;
+  return `${prefix}${String(posted + 1).padStart(4, '0')}`;
 }
 
 async function nextBillName(env: Env, move: Row): Promise<string> {

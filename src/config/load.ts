@@ -86,6 +86,15 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
 }
 
 /** Checks that need the whole file: names used in one section must be defined in another. */
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 function crossReferenceProblems(config: CarelaneConfig): string[] {
   const lanes = Object.keys(config.engine.lanes);
   const problems: string[] = [];
@@ -93,6 +102,9 @@ function crossReferenceProblems(config: CarelaneConfig): string[] {
   config.routes.forEach((route, index) => {
     if (!lanes.includes(route.lane)) problems.push(`routes.${index}.lane: lane "${route.lane}" is not defined in engine.lanes (defined: ${lanes.join(', ')})`);
   });
+  const { costAllocation } = config.flows;
+  if (!lanes.includes(costAllocation.lane)) problems.push(`flows.costAllocation.lane: lane "${costAllocation.lane}" is not defined in engine.lanes (defined: ${lanes.join(', ')})`);
+  if (!isTimeZone(costAllocation.timeZone)) problems.push(`flows.costAllocation.timeZone: "${costAllocation.timeZone}" is not an IANA time zone (e.g. "Europe/Paris", "America/New_York", "UTC")`);
   const { keys, activeKeyId } = config.governance.tokenization;
   const keyIds = keys.map((key) => key.id);
   keyIds.forEach((id, index) => {

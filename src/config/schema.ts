@@ -263,7 +263,8 @@ export const FlowsSchema = Type.Object(
     costAllocation: Type.Object(
       {
         lane: Type.String({ default: 'bulk' }),
-        cutoffCron: Type.Optional(Type.String({ description: 'when the past days are closed and posted to Odoo (UTC days), e.g. "15 0 * * *"; absent = not scheduled' })),
+        cutoffCron: Type.Optional(Type.String({ description: 'when the past days are closed and posted to Odoo, e.g. "15 0 * * *"; absent = not scheduled (on demand: carelane costs close, POST /api/v1/cost-allocation/cutoff)' })),
+        timeZone: Type.String({ default: 'UTC', minLength: 1, description: 'IANA time zone whose calendar days are the periods, e.g. "Europe/Paris"' }),
         journalId: Type.Optional(Type.Integer({ minimum: 1, description: 'the Odoo journal of the entries (account.journal); default: Odoo picks its miscellaneous journal' })),
         expenseAccountId: Type.Optional(Type.Integer({ minimum: 1, description: 'account.account debited with the cost of supplies used' })),
         counterpartAccountId: Type.Optional(Type.Integer({ minimum: 1, description: 'account.account credited (e.g. stock interim / consumption)' })),

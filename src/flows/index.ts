@@ -11,7 +11,7 @@ import { referenceDataFlow } from './reference-data/reference-flow.ts';
 import { placeOrderStep, requestStep } from './replenishment/replenishment-steps.ts';
 import { sendOrderStep } from './replenishment/send-order.ts';
 import { supplierCycleFlows } from './supplier/index.ts';
-import { acceptVarianceStep, adjustStockStep, cancelPoLineStep, invoiceMatchFlow, invoiceMatchStep } from './finance/index.ts';
+import { acceptVarianceStep, adjustStockStep, cancelPoLineStep, costPostStep, costRecordStep, invoiceMatchFlow, invoiceMatchStep } from './finance/index.ts';
 
 export interface BusinessFlowDependencies {
   lookup: MasterDataLookup;
@@ -46,6 +46,8 @@ export function businessFlows(dependencies: BusinessFlowDependencies): DeliveryH
     acceptVarianceStep(clientFor),
     cancelPoLineStep(clientFor),
     adjustStockStep(clientFor, dependencies.ownership),
+    costRecordStep(dependencies.lookup, config),
+    costPostStep(clientFor, config),
   ];
 }
 

@@ -25,6 +25,8 @@ export const PERMISSIONS = [
   'mappings:write',
   // receiving against purchase orders (issue 7): POST /api/v1/receipts
   'receipts:write',
+  // closing cost allocation periods (issue 7): a financial control, never undone (docs/finance.md)
+  'costs:close',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

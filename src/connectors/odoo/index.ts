@@ -16,6 +16,7 @@ export { PurchaseGateway, type PurchaseLine, type PurchaseOrderRequest, type Pur
 export { ReceiptGateway, type ReceivedLine, type ReceiptRequest, type ReceiptOutcome } from './gateways/receipts.ts';
 export { supplierInfoPartnerField, hasReceiptStatus, moveLineDoneValues } from './versions.ts';
 export { BillGateway, type BillLine, type BillOutcome, type BillState, type BilledLine, type PurchaseLineMatch, type VendorBill, type VendorBillRequest, type VendorCreditNoteRequest, type MoveType } from './gateways/bills.ts';
+export { JournalEntryGateway, type JournalEntry, type JournalEntryRequest, type JournalLine } from './gateways/journal-entries.ts';
 export { AnalyticGateway, analyticDistribution, type AnalyticAccount, type AnalyticPlan, type AnalyticShare, type Department } from './gateways/analytic.ts';
 export type { GatewayOptions } from './gateways/options.ts';
 export { hasAnalyticDistribution, analyticPlanField, type AnalyticDistribution } from './versions.ts';

@@ -11,6 +11,7 @@ import { decide, demandKeyOf, type DemandDecision } from './plan-demand.ts';
 import { readDemand } from './read-demand.ts';
 import { loadStoredMessage } from '../../store/messages.ts';
 import { statusTargetFor } from './status-back.ts';
+import { costRecordDelivery } from '../finance/cost-record.ts';
 import { afterReservation, reservationCommit, reserveInOdoo, type ReleasePayload, type ReschedulePayload, type ReservePayload } from './reservation-steps.ts';
 
 export interface DemandFlowDependencies {
@@ -48,6 +49,12 @@ export function demandFlow(dependencies: DemandFlowDependencies): DeliveryHandle
       for (const signal of signals) {
         if (signal.businessKeys.appliesTo === 'patient-open-demand') {
           await planRelocation(planned, signal, delivery.correlationId, context.pool, dependencies);
+          continue;
+        }
+        if (signal.kind === 'utilization') {
+          // Supplies used are cost allocation's (docs/finance.md): recorded on its own lane, never reserved.
+          planned.next.push(costRecordDelivery(signal, demandKeyOf(signal), delivery.correlationId, delivery.messageId, flows));
+          planned.stages.push({ stage: `${demandKeyOf(signal)}: utilization (${signal.items.length} item(s), ${signal.status}) handed to cost allocation`, outcome: 'ok' });
           continue;
         }
         const existing = await findDemand(context.pool, demandKeyOf(signal));

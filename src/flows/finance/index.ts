@@ -5,3 +5,8 @@ export { matchInvoice, toleranceFor, type MatchLineInput, type MatchResult, type
 export { listInvoiceMatches, type InvoiceMatchView } from './store.ts';
 export { recordSnapshot, reconcileStock, snapshotLinesFromAdvice, type SnapshotLine, type ReconcileResult } from './reconcile-stock.ts';
 export { reconcileLatestSnapshots, siteOnHand } from './scheduled.ts';
+export { costRecordStep, costRecordDelivery, type CostRecordPayload } from './cost-record.ts';
+export { closeCostPeriods, type CostEntryPayload, type CutoffResult } from './cost-cutoff.ts';
+export { costPostStep, costDistribution, type CostLine } from './cost-post.ts';
+export { costPeriods, type CostPeriodView } from './cost-report.ts';
+export { dayIn } from './cost-periods.ts';

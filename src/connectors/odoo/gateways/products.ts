@@ -80,6 +80,16 @@ export class ProductGateway {
   }
 
   /**
+   * Unit cost per product: `standard_price`, company-dependent on product.product (read as the API user's
+   * company sees it) [K]. One round trip; a product Odoo does not return is absent from the map.
+   */
+  async standardPrices(ids: number[]): Promise<Map<number, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.client.read('product.product', ids, ['standard_price']);
+    return new Map(rows.map((row) => [row.id, Number(row.standard_price ?? 0)]));
+  }
+
+  /**
    * Creates the products that do not exist yet (by external id, then by default_code for a create whose
    * answer was lost) in one `create` with a list of values; returns the id per key.
    */
