@@ -33,7 +33,7 @@ import { hl7ApplicationAcks, hl7SendHandler, type Hl7DestinationSettings } from 
 import { readFileSync } from 'node:fs';
 import { cachedKpis, computeKpis, raiseMilestoneAlerts, registerKpiGauges } from './observability/kpis.ts';
 import { kpiSnapshotJob } from './observability/kpi-history.ts';
-import { reconcileLatestSnapshots, siteOnHand } from './flows/finance/index.ts';
+import { closeCostPeriods, reconcileLatestSnapshots, siteOnHand } from './flows/finance/index.ts';
 
 export interface RunningCarelane {
   httpUrl: string;
@@ -188,8 +188,12 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       const { prunePublishedEvents } = await import('./connectors/events/index.ts');
       scheduler.add({ name: 'event-outbox-prune', cron: '23 3 * * *', run: async () => void (await prunePublishedEvents(database.pool, new Date(Date.now() - config.events.publishedRetentionDays * 86_400_000))) });
     }
-    // Finance and control (docs/finance.md): supplier milestone alerts and stock reconciliation on their schedules.
-    const { milestones, reconciliation } = config.flows;
+    // Finance and control (docs/finance.md): supplier milestone alerts, stock reconciliation and the cost
+    // allocation cutoff on their schedules.
+    const { milestones, reconciliation, costAllocation } = config.flows;
+    if (costAllocation.cutoffCron) {
+      scheduler.add({ name: 'cost-allocation-cutoff', cron: costAllocation.cutoffCron, run: async () => void (await closeCostPeriods(database.pool, config.flows, Object.keys(config.odoo.connections), 'scheduler:cost-allocation-cutoff')) });
+    }
     if (milestones.cron) scheduler.add({ name: 'supplier-milestones', cron: milestones.cron, run: async () => void (await raiseMilestoneAlerts(database.pool, milestones)) });
     if (reconciliation.cron && Object.keys(config.odoo.connections).length > 0) {
       scheduler.add({ name: 'stock-reconciliation', cron: reconciliation.cron, run: async () => void (await reconcileLatestSnapshots(database.pool, clientFor, config.flows, log)) });

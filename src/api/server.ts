@@ -19,6 +19,7 @@ import { crosswalkRoutes } from './routes/crosswalks.ts';
 import { transactionRoutes } from './routes/transactions.ts';
 import { receiptRoutes } from './routes/receipts.ts';
 import { invoiceMatchRoutes } from './routes/invoice-matches.ts';
+import { costAllocationRoutes } from './routes/cost-allocation.ts';
 import { kpiRoutes } from './routes/kpis.ts';
 import { configRoutes } from './routes/config.ts';
 import { consoleRoutes, operationsRoutes } from './routes/console.ts';
@@ -133,6 +134,7 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
     operationsRoutes(api, context);
     kpiHistoryRoutes(api, context);
     await api.register(crosswalkRoutes(context));
+    costAllocationRoutes(api, context);
     await api.register(async (inbound) => {
       // Inbound messages are stored byte for byte whatever they claim to be (even broken JSON): the route
       // step validates them later, so a bad one is parked with its evidence instead of bounced unrecorded.
