@@ -92,6 +92,9 @@ describe.each(databaseTargets())('Odoo simulator state on $name PostgreSQL', (ta
       await sim.seedQuant({ productId, locationId: shelfLocationId, lotId: lots.get(`lot:${prefix}:late`)!.id, quantity: 10 });
       await sim.seedQuant({ productId, locationId: shelfLocationId, lotId: soonLot, quantity: 4 });
 
+      expect(await stock.warehouses()).toEqual([{ id: sim.seeded.warehouseId, name: 'Main Warehouse', code: 'WH', stockLocationId }]);
+      expect((await stock.internalLocations()).map((l) => l.id)).toEqual(expect.arrayContaining([stockLocationId, shelfLocationId, wardLocationId]));
+
       // child_of: the shelf's quants count under WH/Stock (§2.4).
       const before = await stock.balances(stockLocationId, [productId]);
       expect(before.reduce((s, b) => s + b.quantity, 0)).toBe(14);

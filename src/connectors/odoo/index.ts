@@ -7,7 +7,7 @@ export { odooMetrics, type OdooMetrics } from './metrics.ts';
 export { RoundTripLimiter } from './limiter.ts';
 export { CARELANE_MODULE, externalIdName, findByExternalIds, createIdempotent, type IdempotentItem, type IdempotentResult } from './external-ids.ts';
 export { ProductGateway, type Product, type NewProduct, type Tracking } from './gateways/products.ts';
-export { StockGateway, type StockBalance, type StockLocation, type Lot, type NewLot } from './gateways/stock.ts';
+export { StockGateway, type StockBalance, type StockLocation, type Lot, type NewLot, type Warehouse } from './gateways/stock.ts';
 export { TransferGateway, odooDatetime, type TransferRequest, type TransferLine, type TransferOutcome, type PickingState, type ReservationDetail } from './gateways/transfers.ts';
 export { pollChanges, loadCursor, saveCursor, changedSince, type ChangeCursor, type PollOptions } from './cursors.ts';
 export { lotModel, productTypeValues, moveDoneQuantityField, purchaseLineUomField } from './versions.ts';

@@ -4,6 +4,14 @@ import { createIdempotent } from '../external-ids.ts';
 import { many2oneId, type Domain, type OdooRecord } from '../types.ts';
 import { lotModel } from '../versions.ts';
 
+/** A warehouse (stock.warehouse): its short code and the stock location its goods live under (lot_stock_id) [K]. */
+export interface Warehouse {
+  id: number;
+  name: string;
+  code: string;
+  stockLocationId: number | undefined;
+}
+
 export interface StockLocation {
   id: number;
   name: string;
@@ -45,6 +53,12 @@ export class StockGateway {
 
   constructor(client: OdooClient, options: GatewayOptions = {}) {
     this.client = signalled(client, options);
+  }
+
+  /** Every warehouse in one round trip: where a site's storeroom sits (the crosswalk names its stock location). */
+  async warehouses(): Promise<Warehouse[]> {
+    const rows = await this.client.searchRead('stock.warehouse', [], { fields: ['name', 'code', 'lot_stock_id'], order: 'id' });
+    return rows.map((row) => ({ id: row.id, name: String(row.name), code: String(row.code), stockLocationId: many2oneId(row.lot_stock_id) }));
   }
 
   async internalLocations(): Promise<StockLocation[]> {
