@@ -84,6 +84,10 @@ export interface ShippedItem {
   quantity: number;
   unitOfMeasure: string;
   lots: ShipNoticeLot[];
+  /** serial numbers of the units shipped (LIN qualifier SN, REF*SE at the item level) */
+  serials?: string[];
+  /** HIBCC UDI (LIN qualifier HI), check character verified; a GS1 item's UDI-DI is its `product.gtin` */
+  udi?: { issuer: 'HIBCC'; value: string; di: string };
 }
 
 export interface HierarchyLevel {

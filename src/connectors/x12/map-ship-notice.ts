@@ -1,5 +1,7 @@
-import { permanentError } from '../../contracts/errors.ts';
+import { CarelaneError, permanentError } from '../../contracts/errors.ts';
+import { parseHibc } from '../gs1/index.ts';
 import type { HierarchyLevel, ShipNotice, ShipNoticeLot, ShippedItem } from './canonical.ts';
+import type { X12Segment } from './tokenizer.ts';
 import type { TransactionSet } from './envelope.ts';
 import { body, el, isoDate, numberOf, optional, productIds, required, requiredSegment } from './segment-access.ts';
 
@@ -9,6 +11,10 @@ import { body, el, isoDate, numberOf, optional, productIds, required, requiredSe
  * SOI, SOTPI). Each item takes its PO number from the nearest order level above it and its package mark (MAN)
  * from the nearest tare/pack above it. Lots: LIN pairs with qualifier LT, or REF*LT; expiry: DTM*036
  * (expiration) or DTM*208 (lot number expiration) in the item's level (HIDA healthcare 856 guideline usage).
+ * Serials: LIN pairs with qualifier SN (data element 235 "Serial Number") or REF*SE (data element 128 "Serial
+ * Number") in the item's level. UDI: a LIN pair with qualifier HI (235 "HIBC (Health Care Industry Bar Code)")
+ * is parsed as an HIBCC label (its DI, and its lot, expiry and serial when the 856 does not give them itself);
+ * a GS1 item's UDI-DI is its GTIN (UK/EN/UP pairs, `product.gtin`).
  */
 
 const LEVELS: Record<string, HierarchyLevel['level']> = { S: 'shipment', O: 'order', T: 'tare', P: 'pack', I: 'item' };
@@ -61,6 +67,7 @@ export function mapShipNotice(transaction: TransactionSet): ShipNotice {
         if (!current && el(segment, 1) === 'BM') notice.billOfLading = el(segment, 2);
         else if (current?.level.level === 'shipment' && el(segment, 1) === 'BM') notice.billOfLading = el(segment, 2);
         else if (el(segment, 1) === 'LT' && item()) item()!.lots.push({ lot: el(segment, 2) });
+        else if (el(segment, 1) === 'SE' && item() && el(segment, 2)) (item()!.serials ??= []).push(el(segment, 2));
         break;
       case 'DTM':
         if (current?.level.level === 'shipment' && el(segment, 1) === '011') notice.shippedDate = isoDate(el(segment, 2));
@@ -69,7 +76,11 @@ export function mapShipNotice(transaction: TransactionSet): ShipNotice {
       case 'LIN': {
         if (!current) break;
         const product = productIds(segment, 2, 31);
-        const lots = product.all.filter((a) => a.qualifier === 'LT').map((a) => ({ lot: a.value }));
+        const lots: ShipNoticeLot[] = product.all.filter((a) => a.qualifier === 'LT').map((a) => ({ lot: a.value }));
+        const serials = product.all.filter((a) => a.qualifier === 'SN').map((a) => a.value);
+        const hibc = hibcUdi(segment, position);
+        if (hibc?.lot && lots.length === 0) lots.push({ lot: hibc.lot, ...(hibc.expiryDate ? { expiryDate: hibc.expiryDate } : {}) });
+        if (hibc?.serial && !serials.includes(hibc.serial)) serials.push(hibc.serial);
         current.item = {
           hierarchyId: current.level.id,
           ...(current.poNumber ? { poNumber: current.poNumber } : {}),
@@ -79,6 +90,8 @@ export function mapShipNotice(transaction: TransactionSet): ShipNotice {
           quantity: 0,
           unitOfMeasure: '',
           lots,
+          ...(serials.length > 0 ? { serials } : {}),
+          ...(hibc ? { udi: hibc.udi } : {}),
         };
         notice.items.push(current.item);
         break;
@@ -93,4 +106,22 @@ export function mapShipNotice(transaction: TransactionSet): ShipNotice {
     }
   }
   return notice;
+}
+
+/** The HIBCC label in a LIN's HI pair, if any; a wrong check character or syntax names the LIN element. */
+function hibcUdi(lin: X12Segment, position: number): { udi: NonNullable<ShippedItem['udi']>; lot?: string; expiryDate?: string; serial?: string } | undefined {
+  for (let p = 2; p < 31; p += 2) {
+    if (el(lin, p) !== 'HI' || !el(lin, p + 1)) continue;
+    const value = el(lin, p + 1);
+    try {
+      const data = parseHibc(value);
+      if (!data.udiDi) throw permanentError('an HIBC secondary label alone carries no device identifier', { code: 'hibc_syntax' });
+      return { udi: { issuer: 'HIBCC', value, di: data.udiDi }, ...(data.lot ? { lot: data.lot } : {}), ...(data.expiryDate ? { expiryDate: data.expiryDate } : {}), ...(data.serial ? { serial: data.serial } : {}) };
+    } catch (error) {
+      const reason = error instanceof CarelaneError ? error.message : String(error);
+      const field = `LIN${String(p + 1).padStart(2, '0')}`;
+      throw permanentError(`${field} is not a valid HIBC UDI: ${reason}`, { code: 'x12_element_invalid', where: { segment: 'LIN', field, line: lin.line, position } });
+    }
+  }
+  return undefined;
 }

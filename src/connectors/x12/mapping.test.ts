@@ -40,6 +40,29 @@ describe('X12 to canonical', () => {
     ]);
   });
 
+  it('maps 856 serials (LIN SN, REF*SE) and an HIBCC UDI (LIN HI) with its DI, lot, expiry and serial', () => {
+    const t = transactionOf('856', 'SH', [
+      'BSN*00*SHIP-10*20260301*1200', 'HL*1**S', 'HL*2*1*O', 'PRF*PO-1002',
+      'HL*3*2*I', 'LIN*1*UK*00614141123452*SN*SER-001*SN*SER-002', 'SN1**3*EA', 'REF*SE*SER-003',
+      'HL*4*2*I', 'LIN*2*HI*+A99912345/$$52001510X3/16D20111212/S77DE1G45-', 'SN1**1*EA', 'CTT*4',
+    ]);
+    const doc = toCanonical(t);
+    if (doc.type !== '856') throw new Error(doc.type);
+    const [gs1Item, hibcItem] = doc.shipNotice.items;
+    expect(gs1Item).toMatchObject({ product: { gtin: '00614141123452' }, serials: ['SER-001', 'SER-002', 'SER-003'] });
+    expect(gs1Item!.udi).toBeUndefined();
+    expect(hibcItem).toMatchObject({
+      udi: { issuer: 'HIBCC', value: '+A99912345/$$52001510X3/16D20111212/S77DE1G45-', di: 'A99912345' },
+      lots: [{ lot: '10X3', expiryDate: '2020-01-15', quantity: 1 }],
+      serials: ['77DE1G45'],
+    });
+  });
+
+  it('refuses an 856 item whose HIBC UDI has a wrong check character, naming the LIN element', () => {
+    const t = transactionOf('856', 'SH', ['BSN*00*SHIP-11*20260301*1200', 'HL*1**S', 'HL*2*1*I', 'LIN*1*VN*ABC*HI*+E20831339/$$8020223283831X', 'SN1**1*EA']);
+    expect(() => toCanonical(t)).toThrow(expect.objectContaining({ code: 'x12_element_invalid', message: expect.stringMatching(/^LIN05 is not a valid HIBC UDI: HIBC: check character is "X", expected "T"$/), where: expect.objectContaining({ segment: 'LIN', field: 'LIN05', position: 5 }) }));
+  });
+
   it('refuses an 856 whose HL names a parent that does not precede it', () => {
     const t = transactionOf('856', 'SH', ['BSN*00*SHIP-9*20260301*1200', 'HL*1**S', 'HL*2*7*O']);
     expect(() => toCanonical(t)).toThrow(expect.objectContaining({ code: 'x12_element_invalid', where: expect.objectContaining({ segment: 'HL', field: 'HL02', position: 4 }) }));
