@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, storedToken, storeToken, whenUnauthorized, type Me } from './api.ts';
+import { completeSignIn, isSignInResponse, loginOptions, startSignIn, type LoginOptions } from './oidc.ts';
 import { useHashRoute } from './hooks.ts';
 import { Technical } from './views/Technical.tsx';
 import { Messages } from './views/Messages.tsx';
@@ -21,29 +22,49 @@ const SECTIONS = [
 
 export function App() {
   const [me, setMe] = useState<Me | null>(null);
-  const [checking, setChecking] = useState(storedToken() !== null);
+  const [returning] = useState(isSignInResponse);
+  const [checking, setChecking] = useState(returning || storedToken() !== null);
+  const [signInError, setSignInError] = useState<string>();
 
   useEffect(() => {
     whenUnauthorized(() => {
       storeToken(null);
       setMe(null);
     });
+    if (returning) {
+      // back from the identity provider: finish the sign-in this tab started
+      completeSignIn()
+        .then(async (signedIn) => {
+          const who = await api<Me>('/api/v1/me', { token: signedIn.token });
+          storeToken(signedIn.token);
+          setMe(who);
+        })
+        .catch((caught: Error) => setSignInError(caught.message))
+        .finally(() => setChecking(false));
+      return;
+    }
     if (!storedToken()) return;
     api<Me>('/api/v1/me')
       .then(setMe)
       .catch(() => storeToken(null))
       .finally(() => setChecking(false));
-  }, []);
+  }, [returning]);
 
-  if (checking) return <p className="loading">Checking your session…</p>;
-  if (!me) return <Login onLogin={setMe} />;
+  if (checking) return <p className="loading">{returning ? 'Completing sign-in…' : 'Checking your session…'}</p>;
+  if (!me) return <Login onLogin={setMe} initialError={signInError} />;
   return <Shell me={me} onLogout={() => (storeToken(null), setMe(null))} />;
 }
 
-function Login(props: { onLogin: (me: Me) => void }) {
+function Login(props: { onLogin: (me: Me) => void; initialError?: string | undefined }) {
   const [token, setToken] = useState('');
-  const [error, setError] = useState<string>();
+  const [error, setError] = useState<string | undefined>(props.initialError);
   const [busy, setBusy] = useState(false);
+  const [oidc, setOidc] = useState<{ options?: LoginOptions; unavailable?: string }>();
+  useEffect(() => {
+    loginOptions()
+      .then(setOidc)
+      .catch((caught: Error) => setOidc({ unavailable: caught.message }));
+  }, []);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -58,25 +79,48 @@ function Login(props: { onLogin: (me: Me) => void }) {
       setBusy(false);
     }
   };
+  const redirect = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await startSignIn(oidc!.options!);
+    } catch (caught) {
+      setError((caught as Error).message);
+      setBusy(false);
+    }
+  };
   return (
     <main className="login">
       <h1>Carelane</h1>
       <p className="muted">Integration console</p>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {oidc?.options && (
+        <div className="sso">
+          <button type="button" onClick={redirect} disabled={busy} aria-describedby="sso-help">
+            Sign in with your organisation account
+          </button>
+          <p id="sso-help" className="muted small">
+            at {new URL(oidc.options.issuer).host}
+          </p>
+        </div>
+      )}
+      {oidc?.unavailable && <p className="notice small">Sign-in with your organisation account is unavailable: {oidc.unavailable}</p>}
       <form onSubmit={submit} aria-describedby="login-help">
         <label htmlFor="token">API token or OpenID Connect access token</label>
-        <input id="token" name="token" type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} required autoFocus />
-        <button type="submit" disabled={busy || token.trim() === ''}>
+        <input id="token" name="token" type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} required autoFocus={!oidc?.options} />
+        <button type="submit" className={oidc?.options ? 'secondary' : undefined} disabled={busy || token.trim() === ''}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
       </form>
       <p id="login-help" className="muted small">
-        The token stays in this browser tab only (session storage) and is sent to this server's API with each request. With
-        <code> auth.oidc</code> configured, paste an access token issued by your identity provider; its roles claim decides what you may do.
+        The token stays in this browser tab only (session storage) and is sent to this server's API with each request; signing out removes it.
+        {oidc?.options
+          ? ' Your organisation account decides your role here.'
+          : ' With auth.oidc configured, paste an access token issued by your identity provider; its roles claim decides what you may do.'}{' '}
         See docs/console.md.
       </p>
     </main>

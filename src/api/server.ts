@@ -24,7 +24,8 @@ import { kpiRoutes } from './routes/kpis.ts';
 import { configRoutes } from './routes/config.ts';
 import { consoleRoutes, operationsRoutes } from './routes/console.ts';
 import { kpiHistoryRoutes } from './routes/kpi-history.ts';
-import { OidcVerifier } from '../governance/index.ts';
+import { OidcLogin, OidcVerifier } from '../governance/index.ts';
+import { consoleLoginRoutes } from './routes/console-login.ts';
 import type { Permission } from '../governance/index.ts';
 import { RateLimiter } from './rate-limit.ts';
 
@@ -108,11 +109,15 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
   healthRoutes(app, context);
   // the web console's static files (no data: every number it shows comes through the /api routes below)
   consoleRoutes(app);
+  const { oidc } = context.config.auth;
+  const oidcVerifier = oidc ? new OidcVerifier(oidc) : undefined;
+  // the console's sign-in redirect, when the console has a client id at the issuer (docs/console.md)
+  consoleLoginRoutes(app, oidc?.clientId && oidcVerifier ? new OidcLogin({ ...oidc, clientId: oidc.clientId }, oidcVerifier) : undefined);
   await app.register(async (api) => {
-    const { oidc, rateLimit, signedRequests } = context.config.auth;
+    const { rateLimit, signedRequests } = context.config.auth;
     const authOptions: AuthOptions = {
       pool: context.pool,
-      oidc: oidc ? new OidcVerifier(oidc) : undefined,
+      oidc: oidcVerifier,
       rateLimiter: rateLimit.perMinute > 0 ? new RateLimiter(rateLimit.perMinute) : undefined,
       signingKeys: new Map(signedRequests.keys.map((key) => [key.id, key])),
       maxSkewSeconds: signedRequests.maxSkewSeconds,

@@ -74,6 +74,10 @@ export const OidcSchema = Type.Object(
     audience: Type.String({ minLength: 1, description: 'the aud claim Carelane accepts' }),
     jwksUrl: Type.Optional(Type.String({ minLength: 1, description: "the issuer's JWKS URL; default: jwks_uri from its discovery document" })),
     rolesClaim: Type.String({ minLength: 1, default: 'roles', description: 'claim holding the roles (dotted path for nested claims, e.g. realm_access.roles)' }),
+    // the console's sign-in redirect (docs/console.md): authorization code flow with PKCE, as a public client
+    clientId: Type.Optional(Type.String({ minLength: 1, description: "the console's client id at the issuer (a public client: no secret); set, the console offers the sign-in redirect" })),
+    redirectUri: Type.Optional(Type.String({ pattern: '^https?://', description: "where the issuer sends the browser back, registered with the client; default: the console's own address (<origin>/)" })),
+    scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { default: ['openid', 'profile'], description: 'scopes asked for at sign-in; openid is always sent' }),
   },
   Strict,
 );

@@ -36,22 +36,39 @@ export class OidcVerifier {
   }
 
   async verify(jwt: string): Promise<OidcIdentity> {
-    let payload: JWTPayload;
+    const payload = await this.checked(jwt, this.settings.audience);
+    return { subject: String(payload.sub), role: firstKnownRole(claimAt(payload, this.settings.rolesClaim)) };
+  }
+
+  /**
+   * An ID token from the console's sign-in (OpenID Connect Core 1.0 §3.1.3.7): issued by the issuer to this
+   * client (aud holds the client id; with several audiences, azp must be the client), signed with the issuer's
+   * keys, not expired, and carrying the nonce the browser sent with its authorization request.
+   */
+  async verifyIdToken(jwt: string, clientId: string, nonce: string): Promise<JWTPayload> {
+    const payload = await this.checked(jwt, clientId);
+    const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if ((audiences.length > 1 || payload.azp !== undefined) && payload.azp !== clientId) throw new InvalidJwtError(`the ID token's azp is ${JSON.stringify(payload.azp)}, not this client`);
+    if (payload.nonce !== nonce) throw new InvalidJwtError("the ID token's nonce does not match the sign-in request this tab started");
+    return payload;
+  }
+
+  private async checked(jwt: string, audience: string): Promise<JWTPayload> {
     try {
-      ({ payload } = await jwtVerify(jwt, await this.keys(), {
+      const { payload } = await jwtVerify(jwt, await this.keys(), {
         issuer: this.settings.issuer,
-        audience: this.settings.audience,
+        audience,
         algorithms: ALGORITHMS,
         clockTolerance: 30,
         requiredClaims: ['sub', 'exp'],
-      }));
+      });
+      return payload;
     } catch (error) {
       // jose's own errors say what was wrong with the token (expired, audience, unknown key); anything else
       // (the identity provider unreachable) is not the client's fault and is left to the 500 handler.
-      if (error instanceof errors.JOSEError && !(error instanceof errors.JWKSTimeout)) throw new InvalidJwtError(error.code);
+      if (error instanceof errors.JOSEError && !(error instanceof errors.JWKSTimeout)) throw new InvalidJwtError(`${error.code}: ${error.message}`);
       throw error;
     }
-    return { subject: String(payload.sub), role: firstKnownRole(claimAt(payload, this.settings.rolesClaim)) };
   }
 
   private keys(): Promise<ReturnType<typeof createRemoteJWKSet>> {
@@ -62,14 +79,38 @@ export class OidcVerifier {
   }
 
   private async jwksUrl(): Promise<string> {
-    if (this.settings.jwksUrl) return this.settings.jwksUrl;
-    const discovery = `${this.settings.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-    const response = await fetch(discovery, { signal: AbortSignal.timeout(5000) });
-    if (!response.ok) throw new Error(`OIDC discovery at ${discovery} answered ${response.status}`);
-    const document = (await response.json()) as { jwks_uri?: unknown };
-    if (typeof document.jwks_uri !== 'string') throw new Error(`OIDC discovery at ${discovery} has no jwks_uri`);
-    return document.jwks_uri;
+    return this.settings.jwksUrl ?? (await discoverOidc(this.settings.issuer)).jwks_uri;
   }
+}
+
+/** The parts of an OpenID Provider's metadata (OpenID Connect Discovery 1.0 §3) Carelane uses. */
+export interface OidcDiscovery {
+  issuer: string;
+  jwks_uri: string;
+  authorization_endpoint?: string | undefined;
+  token_endpoint?: string | undefined;
+  code_challenge_methods_supported?: string[] | undefined;
+}
+
+/**
+ * `<issuer>/.well-known/openid-configuration` (Discovery §4). Its issuer must be identical to the one it was
+ * fetched for (§4.3), so a document served for another issuer is never trusted.
+ */
+export async function discoverOidc(issuer: string): Promise<OidcDiscovery> {
+  const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`OIDC discovery at ${url} answered ${response.status}`);
+  const document = (await response.json()) as Partial<Record<keyof OidcDiscovery, unknown>>;
+  if (document.issuer !== issuer) throw new Error(`OIDC discovery at ${url} names the issuer ${JSON.stringify(document.issuer)}, not ${JSON.stringify(issuer)} (auth.oidc.issuer must be the issuer exactly as the provider writes it)`);
+  if (typeof document.jwks_uri !== 'string') throw new Error(`OIDC discovery at ${url} has no jwks_uri`);
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return {
+    issuer,
+    jwks_uri: document.jwks_uri,
+    authorization_endpoint: text(document.authorization_endpoint),
+    token_endpoint: text(document.token_endpoint),
+    code_challenge_methods_supported: Array.isArray(document.code_challenge_methods_supported) ? document.code_challenge_methods_supported.filter((m): m is string => typeof m === 'string') : undefined,
+  };
 }
 
 /** A claim by dotted path (Keycloak puts roles under realm_access.roles). */
