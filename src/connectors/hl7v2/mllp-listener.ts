@@ -80,10 +80,19 @@ export async function startMllpListener(options: MllpListenerOptions): Promise<M
           requestCert: options.tls.requestClientCert === true,
           rejectUnauthorized: options.tls.requestClientCert === true,
           minVersion: 'TLSv1.2',
+          // A peer that stops half-way through the handshake (allowHalfOpen keeps its socket) holds it this long, not Node's 120 s.
+          handshakeTimeout: 10_000,
         },
         onConnection,
       )
     : net.createServer(socketOptions, onConnection);
+  // Every TCP socket, the ones still in their TLS handshake included (they reach MllpConnection only after it),
+  // so close() ends those too instead of waiting for their handshake to time out.
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   server.on('error', (error) => log.error({ err: error }, 'MLLP listener error'));
   server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => log.warn({ err: error.message, remote: socket.remoteAddress }, 'MLLP TLS handshake failed'));
 
@@ -114,6 +123,7 @@ export async function startMllpListener(options: MllpListenerOptions): Promise<M
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const connection of connections) connection.destroy();
+        for (const socket of sockets) socket.destroy();
         await Promise.all([...connections].map((c) => c.settled()));
         await closed;
         log.info('MLLP listener stopped');
