@@ -6,6 +6,7 @@ import { enqueueDeliveries } from '../../store/queue.ts';
 import type { Queryable } from '../../store/database.ts';
 import type { CarelaneConfig } from '../../config/index.ts';
 import { applyMappings } from './mappings.ts';
+import { yieldToUrgentWork } from '../../observability/work-priority.ts';
 import type { ItemMapping, SupplierItemMapping } from './kinds.ts';
 
 // Batch sync of master data from the owning Odoo (DESIGN.md "Flows": master data, bulk lane; Odoo owns items,
@@ -32,6 +33,12 @@ export interface SyncSettings {
   /** work per delivery before handing on to the next one */
   timeBudgetMs: number;
 }
+
+/**
+ * A batch waits at most this long for urgent work (reservations) running in this process to end: bulk runs in
+ * the gaps, as the Odoo limiter admits its calls (src/connectors/odoo/limiter.ts waits 2 s likewise).
+ */
+const URGENT_WAIT_MS = 2000;
 
 export const DEFAULT_SYNC_SETTINGS: SyncSettings = { domains: ['items', 'vendors', 'locations'], batchSize: 200, timeBudgetMs: 3000 };
 
@@ -187,12 +194,14 @@ async function syncSlice(pool: pg.Pool, client: OdooClient, connection: string, 
   for (;;) {
     if (stage === 'products' && owns('items')) {
       while (Date.now() < deadline) {
+        await yieldToUrgentWork(URGENT_WAIT_MS);
         const read = await productBatch(pool, client, connection, payload.runId, settings.batchSize);
         if (read < settings.batchSize) break;
       }
       if (Date.now() >= deadline) return { runId: payload.runId, stage, step: payload.step + 1 };
     } else if (stage === 'vendors' && owns('vendors')) {
       while (Date.now() < deadline) {
+        await yieldToUrgentWork(URGENT_WAIT_MS);
         const read = await vendorBatch(pool, client, connection, payload.runId, settings.batchSize);
         if (read < settings.batchSize) break;
       }
