@@ -234,6 +234,7 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
         host: config.x12.http.host,
         port: config.x12.http.port,
         maxBodyBytes: config.x12.http.maxBodyBytes,
+        tls: config.x12.http.tls ? readTlsFiles('x12.http.tls', config.x12.http.tls) : undefined,
         profiles: config.x12.partners,
         sink: ingest,
         ...x12Receive,

@@ -558,6 +558,7 @@ export const ConfigSchema = Type.Object(
             host: Type.String({ default: '127.0.0.1' }),
             port: Type.Integer({ minimum: 0, maximum: 65535, default: 4080 }),
             maxBodyBytes: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
+            tls: Type.Optional(TlsFilesSchema),
           },
           { ...Strict, default: {} },
         ),

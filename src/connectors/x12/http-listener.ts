@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { permanentError } from '../../contracts/errors.ts';
 import type { InboundSink } from '../../contracts/inbound.ts';
@@ -79,15 +80,29 @@ async function answer(body: Buffer, oversize: boolean, partnerId: string, option
 export interface X12HttpListener {
   host: string;
   port: number;
-  /** base URL, e.g. http://127.0.0.1:4100 ; partners post to `${url}/x12/<partner>` */
+  /** base URL, e.g. http://127.0.0.1:4100 (https with tls); partners post to `${url}/x12/<partner>` */
   url: string;
   close(): Promise<void>;
 }
 
+/**
+ * HTTPS for `x12.http.tls`; with requestClientCert only partners presenting a certificate signed by `ca` get to
+ * send (mutual TLS, the usual way EDI-over-HTTPS partners authenticate each other); others fail the handshake.
+ */
+export interface X12ListenerTls {
+  cert: Buffer | string;
+  key: Buffer | string;
+  ca?: Buffer | string | undefined;
+  requestClientCert?: boolean | undefined;
+}
+
 /** A standalone listener bound to one interface (DESIGN.md: never all interfaces by default). */
-export async function startX12HttpListener(options: X12HttpOptions & { host: string; port: number }): Promise<X12HttpListener> {
+export async function startX12HttpListener(options: X12HttpOptions & { host: string; port: number; tls?: X12ListenerTls | undefined }): Promise<X12HttpListener> {
   if (!options.host.trim()) throw permanentError('x12 http host is empty: the listener binds to one configured interface only', { code: 'x12_no_host', where: { field: 'x12.http.host' } });
-  const server = http.createServer(x12RequestListener(options));
+  const listener = x12RequestListener(options);
+  const tls = options.tls;
+  const mutual = tls?.requestClientCert === true;
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: mutual, rejectUnauthorized: mutual }, listener) : http.createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: options.host, port: options.port, exclusive: true }, () => resolve());
@@ -96,7 +111,7 @@ export async function startX12HttpListener(options: X12HttpOptions & { host: str
   return {
     host: address.address,
     port: address.port,
-    url: `http://${address.address}:${address.port}`,
+    url: `${tls ? 'https' : 'http'}://${address.address}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

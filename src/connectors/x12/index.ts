@@ -13,7 +13,7 @@ export { nextControlNumber, nextEnvelopeNumbers, lastControlNumber, type Control
 export { X12PartnerProfileSchema, SftpSettingsSchema, FolderSettingsSchema, parsePartnerProfiles, missingTransportSettings, findPartnerForInterchange, type X12PartnerProfile, type SftpSettings, type FolderSettings } from './partner-profile.ts';
 export { loadStoredInterchange, sameInterchange, x12ReceiveOptions } from './stored-interchange.ts';
 export { receiveX12, readFunctionalAcks, X12_CONTENT_TYPE, type ReceiveX12Options, type X12ReceiveOutcome, type StoredInterchange, type ReceivedFunctionalAck, type EnvelopeNumbers } from './receive.ts';
-export { x12RequestListener, startX12HttpListener, type X12HttpOptions, type X12HttpListener } from './http-listener.ts';
+export { x12RequestListener, startX12HttpListener, type X12HttpOptions, type X12HttpListener, type X12ListenerTls } from './http-listener.ts';
 export { postX12 } from './http-client.ts';
 export { prepareOutbound, findOutbound, markOutboundSent, recordFunctionalAcks, overdueAcknowledgments, type OutboundInterchange } from './outbound-ledger.ts';
 export { x12Send850Handler, type Send850Payload } from './send-850.ts';
