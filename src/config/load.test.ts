@@ -46,6 +46,11 @@ describe('configuration', () => {
     expect(config.database.url).toBe('postgres://u:pw@db/carelane');
   });
 
+  it('checks that the cost allocation periods are days of a real time zone', () => {
+    expect(problemsOf('flows: { costAllocation: { timeZone: Mars/Olympus } }')).toEqual(['flows.costAllocation.timeZone: "Mars/Olympus" is not an IANA time zone (e.g. "Europe/Paris", "America/New_York", "UTC")']);
+    expect(problemsOf('flows: { costAllocation: { timeZone: Europe/Paris } }')).toEqual([]);
+  });
+
   it('checks that routes use defined lanes', () => {
     expect(problemsOf('routes: [{ lane: urgent, flow: noop }]')).toEqual(['routes.0.lane: lane "urgent" is not defined in engine.lanes (defined: critical, standard, bulk)']);
   });

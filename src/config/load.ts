@@ -103,7 +103,6 @@ function crossReferenceProblems(config: CarelaneConfig): string[] {
     if (!lanes.includes(route.lane)) problems.push(`routes.${index}.lane: lane "${route.lane}" is not defined in engine.lanes (defined: ${lanes.join(', ')})`);
   });
   const { costAllocation } = config.flows;
-  if (!lanes.includes(costAllocation.lane)) problems.push(`flows.costAllocation.lane: lane "${costAllocation.lane}" is not defined in engine.lanes (defined: ${lanes.join(', ')})`);
   if (!isTimeZone(costAllocation.timeZone)) problems.push(`flows.costAllocation.timeZone: "${costAllocation.timeZone}" is not an IANA time zone (e.g. "Europe/Paris", "America/New_York", "UTC")`);
   const { keys, activeKeyId } = config.governance.tokenization;
   const keyIds = keys.map((key) => key.id);
