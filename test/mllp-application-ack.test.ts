@@ -20,6 +20,8 @@ const PATIENT = 'MRN-APPACK-77';
 let db: TestDatabase;
 let odoo: OdooSimulator;
 let returnAddress: Hl7Receiver;
+/** a second sender's return address, whose endpoint gives up after one attempt */
+let clinicAddress: Hl7Receiver;
 let app: RunningCarelane;
 let config: CarelaneConfig;
 let sender: MllpClient;
@@ -31,11 +33,11 @@ function msh(type: string, controlId: string, acks: string, application = 'SCHED
 
 let bookings = 0;
 /** A booking at its own hour: the same patient, place and time twice would be refused as a duplicate order. */
-function siu(controlId: string, acks: string, room = 'OR-3'): string {
+function siu(controlId: string, acks: string, room = 'OR-3', application = 'SCHED'): string {
   bookings++;
   const start = `202612${String(bookings).padStart(2, '0')}090000`;
   return [
-    msh('SIU^S12^SIU_S12', controlId, acks),
+    msh('SIU^S12^SIU_S12', controlId, acks, application),
     `SCH|${controlId}|F-${controlId}||||||^Knee arthroscopy|60|MIN|^^60^${start}^${start}`,
     `PID|1||${PATIENT}^^^HOSP^MR||DOE^JANE||19700101|F`,
     'RGS|1',
@@ -78,6 +80,7 @@ beforeAll(async () => {
   db = await createTestDatabase(embeddedTarget(), 4);
   odoo = await startOdooSimulator({ version: 18, databaseUrl: db.url, schema: 'odoo_app_ack', reset: true });
   returnAddress = await startHl7Receiver();
+  clinicAddress = await startHl7Receiver();
   const client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key', transport: 'jsonrpc' });
   const products = await new ProductGateway(client).ensure([{ key: 'item:gauze', defaultCode: 'GAUZE-4X4', name: 'Gauze 4x4' }]);
   const gauze = products.get('item:gauze')!.id;
@@ -95,11 +98,14 @@ odoo:
 endpoints:
   odoo-south: { retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 50 }, circuit: { failureThreshold: 1000 } }
   sched-acks: { retry: { maxAttempts: 50, initialDelayMs: 100, maxDelayMs: 300 }, circuit: { failureThreshold: 1000 } }
+  clinic-acks: { retry: { maxAttempts: 1 }, circuit: { failureThreshold: 1000 } }
 hl7v2:
   destinations:
     sched-acks: { host: 127.0.0.1, port: ${returnAddress.port}, responseTimeoutMs: 2000 }
+    clinic-acks: { host: 127.0.0.1, port: ${clinicAddress.port}, responseTimeoutMs: 2000 }
   returnAddresses:
     - { sendingApplication: SCHED, sendingFacility: NORTH, destination: sched-acks }
+    - { sendingApplication: CLINIC, destination: clinic-acks }
 governance:
   tokenization:
     keys: [{ id: k1, secret: "\${env:PTK}" }]
@@ -131,6 +137,7 @@ afterAll(async () => {
   await sender?.close();
   await app?.stop();
   await returnAddress?.close();
+  await clinicAddress?.close();
   await odoo?.close();
   await db?.drop();
 });
@@ -201,6 +208,24 @@ describe('HL7 v2 enhanced mode: application acknowledgments (MSH-16)', () => {
     const accepted = await waitFor(() => returnAddress.received.find((r) => r.messageType.startsWith('ACK') && msa(r.text).slice(1, 3).join('|') === 'AA|SIU-REPLAY-1'), 20_000, 'the AA after the replay');
     expect(accepted.text.split('|')[9]).not.toBe(error.text.split('|')[9]);
     expect(await messageStatus('SIU-REPLAY-1')).toBe('processed');
+  });
+
+  it("still sends AA after a replay when the earlier AE itself could not be delivered (its own failure is not the message's processing)", async () => {
+    clinicAddress.setFault('close');
+    expect(msa(await send(siu('SIU-CLINIC-1', 'AL|AL', 'OR-8', 'CLINIC')))[1]).toBe('CA');
+    // The AE reached the clinic once, was dropped, and its delivery was parked after its one attempt.
+    await waitFor(async () => {
+      const { rows } = await app.database.pool.query<{ status: string }>(`select status from carelane.deliveries where idempotency_key like 'hl7-app-ack:%' and payload->>'message' like '%SIU-CLINIC-1%'`);
+      return rows[0]?.status === 'exception' || undefined;
+    }, 20_000, 'the AE delivery parked');
+    expect(clinicAddress.received.map((r) => msa(r.text)[1])).toEqual(['AE']);
+    clinicAddress.setFault('none');
+    await applyMappings(app.database.pool, 'locations', [
+      { ehrSystem: 'facility:NORTH', ehrCode: 'OR-8', site: 'north', odooConnection: 'odoo-main', storeroomLocationId: odoo.seeded.stockLocationId, destinationLocationId: odoo.seeded.wardLocationId, pickingTypeId: odoo.seeded.internalPickingTypeId },
+    ], { actor: 'test', source: 'test' });
+    const accepted = await waitFor(() => clinicAddress.processed().find((r) => msa(r.text)[2] === 'SIU-CLINIC-1'), 20_000, 'the AA at the clinic');
+    expect(msa(accepted.text)[1]).toBe('AA');
+    expect(accepted.text.split('\r')[0]!.split('|').slice(4, 6)).toEqual(['CLINIC', 'NORTH']);
   });
 
   it('sends AR when processing ran out of retries on a peer (a reason unrelated to the message content)', async () => {

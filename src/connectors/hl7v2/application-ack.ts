@@ -40,6 +40,8 @@ export interface ApplicationAckOptions {
   applicationName?: string;
 }
 
+/** Idempotency keys of application ACK deliveries: their own failures are not the message's processing. */
+const ACK_KEY_PREFIX = 'hl7-app-ack:';
 /** ERR-8 is TX of 250 characters in v2.5 (2.15.5.8); an ACK is no place for a whole stack of reasons. */
 const MAX_ERROR_TEXT = 250;
 const MAX_ERRORS = 5;
@@ -68,7 +70,7 @@ export function hl7ApplicationAcks(options: ApplicationAckOptions): SettlementHo
       return;
     }
     // One application ACK per outcome: a message that failed (AE) and succeeds after a replay is told AA too.
-    const idempotencyKey = `hl7-app-ack:${settled.messageId}:${verdict.code}`;
+    const idempotencyKey = `${ACK_KEY_PREFIX}${settled.messageId}:${verdict.code}`;
     const existing = await tx.query('select 1 from carelane.deliveries where idempotency_key = $1', [idempotencyKey]);
     if (existing.rowCount) return;
     const controlId = controlIdFor(idempotencyKey);
@@ -92,7 +94,8 @@ export function hl7ApplicationAcks(options: ApplicationAckOptions): SettlementHo
 }
 
 async function storedHeader(tx: pg.PoolClient, messageId: number): Promise<MessageHeader | undefined> {
-  const { rows } = await tx.query<{ payload: Buffer | null }>('select payload from carelane.messages where id = $1', [messageId]);
+  // The header is at the start: no need to read a large message whole inside the settling transaction.
+  const { rows } = await tx.query<{ payload: Buffer | null }>('select substring(payload from 1 for 16384) as payload from carelane.messages where id = $1', [messageId]);
   const payload = rows[0]?.payload;
   if (!payload) return undefined;
   const reading = readMessageHeader(decodeMessage(payload).text);
@@ -113,13 +116,24 @@ interface OpenException {
   detail: { code?: string; where?: ErrorLocation | null } | null;
 }
 
-/** What the processing came to, read from the message's open exceptions. */
+/** What the processing came to, read from the message's open exceptions (an application ACK's own aside). */
 async function verdictOf(tx: pg.PoolClient, settled: SettledMessage): Promise<Verdict> {
   if (settled.status === 'processed') return { code: 'AA', errors: [] };
   const { rows } = await tx.query<OpenException>(
-    `select id, type, classification, reason, attempts, detail from carelane.exceptions where message_id = $1 and status = 'open' order by id`,
-    [settled.messageId],
+    `select e.id, e.type, e.classification, e.reason, e.attempts, e.detail
+     from carelane.exceptions e left join carelane.deliveries d on d.id = e.delivery_id
+     where e.message_id = $1 and e.status = 'open' and (d.idempotency_key is null or d.idempotency_key not like $2)
+     order by e.id`,
+    [settled.messageId, `${ACK_KEY_PREFIX}%`],
   );
+  if (rows.length === 0) {
+    const { rowCount } = await tx.query(`select 1 from carelane.deliveries where message_id = $1 and status = 'exception' and idempotency_key not like $2 limit 1`, [
+      settled.messageId,
+      `${ACK_KEY_PREFIX}%`,
+    ]);
+    // Failed only because an earlier application ACK could not be delivered: the processing itself succeeded.
+    if (!rowCount) return { code: 'AA', errors: [] };
+  }
   const content = rows.filter((row) => row.classification === 'business' || row.classification === 'permanent');
   if (content.length === 0) {
     // No content fault: a peer failed until retries ran out (or the exception was closed meanwhile).
