@@ -67,13 +67,14 @@ function toAck(data: Record<string, unknown>): PurchaseOrderAck {
     const orderedQuantity = optionalNumber(line.orderedQuantity, `${at}.orderedQuantity`);
     const unitPrice = optionalMoney(line.unitPrice, `${at}.unitPrice`);
     const lineNumber = optionalText(line.lineNumber, `${at}.lineNumber`);
+    const reason = optionalText(line.reason, `${at}.reason`);
     return {
       ...(lineNumber ? { lineNumber } : {}),
       ...(orderedQuantity !== undefined ? { orderedQuantity } : {}),
       ...(unitOfMeasure ? { unitOfMeasure } : {}),
       ...(unitPrice ? { unitPrice } : {}),
       product: product(line.product, `${at}.product`),
-      statuses: [{ code: ACK01[status], status: status as LineStatus, ...(quantity !== undefined ? { quantity } : {}), ...(unitOfMeasure ? { unitOfMeasure } : {}), ...(date ? { date } : {}) }],
+      statuses: [{ code: ACK01[status], status: status as LineStatus, ...(quantity !== undefined ? { quantity } : {}), ...(unitOfMeasure ? { unitOfMeasure } : {}), ...(date ? { date } : {}), ...(reason ? { reason } : {}) }],
     };
   });
   const statuses = lines.map((l) => l.statuses[0]!.status);

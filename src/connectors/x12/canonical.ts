@@ -56,7 +56,8 @@ export interface PurchaseOrderAckLine {
   unitOfMeasure?: string;
   unitPrice?: string;
   product: ProductIds;
-  statuses: Array<{ code: string; status: LineStatus; quantity?: number; unitOfMeasure?: string; date?: string }>;
+  /** `reason`: the supplier's own words for a rejection (REST profile `lines[].reason`; an 855 says it by ACK01 code only) */
+  statuses: Array<{ code: string; status: LineStatus; quantity?: number; unitOfMeasure?: string; date?: string; reason?: string }>;
 }
 
 export interface PurchaseOrderAck {

@@ -58,7 +58,7 @@ export function readAckLine(line: PurchaseOrderAckLine, po: { lineNumber: string
       case 'rejected':
         if (s.quantity) rejected += s.quantity;
         else rejectedWithoutQuantity = true;
-        reasons.push(`${s.code} ${REJECTION_REASONS[s.code] ?? 'rejected'}`);
+        reasons.push(`${s.code} ${REJECTION_REASONS[s.code] ?? 'rejected'}${s.reason ? `: ${s.reason}` : ''}`);
         break;
       default:
         break;

@@ -259,7 +259,7 @@ export function applyAckStep({ clientFor, flows }: AcknowledgmentDependencies): 
           for (const e of exceptions) {
             await openBusinessException(tx, {
               type: e.type,
-              key: `ack:${payload.poKey}:${payload.messageId}:${e.line.productId}`,
+              key: acknowledgedLineKey(payload.poKey, e.line),
               reason: e.reason,
               correlationId: delivery.correlationId,
               messageId: payload.messageId,
@@ -270,6 +270,15 @@ export function applyAckStep({ clientFor, flows }: AcknowledgmentDependencies): 
       };
     },
   };
+}
+
+/**
+ * One exception per PO line and what the supplier said about it, not per message: a supplier re-issuing the same
+ * acknowledgment (a new REST eventId, a new 855 interchange) does not open a second one for a buyer, while a
+ * different word about the line (another quantity, date or status) opens its own.
+ */
+export function acknowledgedLineKey(poKey: string, line: LineAcknowledgment): string {
+  return `ack:${poKey}:${line.productId}:${line.status}:${line.confirmedQuantity}:${line.backorderedQuantity}:${line.rejectedQuantity}:${line.promisedDate ?? ''}`;
 }
 
 /** Odoo said no (UserError/ValidationError): the data or the state forbids it; resending the same cannot help. */
