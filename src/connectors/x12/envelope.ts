@@ -73,6 +73,16 @@ export interface Interchange {
   groups: FunctionalGroup[];
   /** interchange-level issues (TA1 / I18 codes) */
   issues: X12Issue[];
+  /** TA1 segments the interchange carries: the sender's answer to one of our interchanges (X12.5) */
+  ta1: ReceivedTa1[];
+}
+
+/** A received TA1: TA101 the ISA13 of the interchange it answers, TA104 A/E/R, TA105 the I18 note code. */
+export interface ReceivedTa1 {
+  controlNumber: string;
+  status: string;
+  noteCode: string;
+  line: number;
 }
 
 export interface X12Document {
@@ -98,7 +108,7 @@ const sameNumber = (a: string, b: string) => (/^\d+$/.test(a) && /^\d+$/.test(b)
 function readInterchange(segments: X12Segment[], delimiters: X12Delimiters, truncated: boolean): Interchange {
   const isa = segments[0]!;
   const header = readIsa(isa);
-  const interchange: Interchange = { header, delimiters, line: isa.line, groups: [], issues: validateIsa(isa, header) };
+  const interchange: Interchange = { header, delimiters, line: isa.line, groups: [], issues: validateIsa(isa, header), ta1: [] };
   const issue = (segment: X12Segment, code: X12Issue['code'], ackCode: string, message: string, extra: Partial<X12Issue> = {}) =>
     interchange.issues.push({ code, level: 'interchange', message, segment: segment.id, line: segment.line, ackCode, ...extra });
 
@@ -208,7 +218,10 @@ function readInterchange(segments: X12Segment[], delimiters: X12Delimiters, trun
         break;
       }
       default:
-        if (!group && INTERCHANGE_SERVICE_SEGMENTS.has(segment.id)) break;
+        if (!group && INTERCHANGE_SERVICE_SEGMENTS.has(segment.id)) {
+          if (segment.id === 'TA1') interchange.ta1.push({ controlNumber: value(segment, 1), status: value(segment, 4), noteCode: value(segment, 5), line: segment.line });
+          break;
+        }
         issue(segment, isValidSegmentId(segment.id) ? 'x12_unexpected_segment' : 'x12_segment_id_invalid', '024', `${JSON.stringify(segment.id)} at line ${segment.line} is outside a transaction set`);
     }
   }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { nextEnvelopeNumbers } from './control-numbers.ts';
 import type { EnvelopeNumbers, ReceivedFunctionalAck } from './receive.ts';
+import type { ReceivedTa1 } from './envelope.ts';
 import type { X12PartnerProfile } from './partner-profile.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface OutboundInterchange {
   st02: string;
   body: string;
   sentAt: Date | null;
+  /** '997', '999', or 'TA1' when the partner refused the envelope */
+  ackKind: string | null;
   ackStatus: string | null;
   acknowledgedAt: Date | null;
 }
@@ -33,6 +36,7 @@ interface Row {
   st02: string;
   body: string;
   sent_at: Date | null;
+  ack_kind: string | null;
   ack_status: string | null;
   acknowledged_at: Date | null;
 }
@@ -47,6 +51,7 @@ const fromRow = (r: Row): OutboundInterchange => ({
   st02: r.st02,
   body: r.body,
   sentAt: r.sent_at,
+  ackKind: r.ack_kind,
   ackStatus: r.ack_status,
   acknowledgedAt: r.acknowledged_at,
 });
@@ -105,6 +110,26 @@ export async function recordFunctionalAcks(db: Pick<pg.Pool, 'query'>, partner: 
       `update carelane.x12_outbound set ack_kind = $4, ack_status = $5, acknowledged_at = now()
        where partner = $1 and functional_id = $2 and gs06 = $3`,
       [partner, ack.functionalId, Number(ack.groupControlNumber), ack.kind, ack.status],
+    );
+    matched += result.rowCount ?? 0;
+  }
+  return matched;
+}
+
+/**
+ * Notes received TA1s that REJECT one of our interchanges (TA104 'R', matched by TA101 = our ISA13): the partner
+ * refused the envelope and will send no 997/999 for it, so the interchange is closed as refused (ack_kind 'TA1',
+ * ack_status 'R') and its delivery fails permanently instead of waiting for the acknowledgment SLA. A TA1 'A' or
+ * 'E' says nothing about the groups: the 997/999 is still awaited. Returns how many interchanges matched.
+ */
+export async function recordInterchangeAcks(db: Pick<pg.Pool, 'query'>, partner: string, ta1s: readonly ReceivedTa1[]): Promise<number> {
+  let matched = 0;
+  for (const ta1 of ta1s) {
+    if (ta1.status !== 'R' || !/^\d{1,9}$/.test(ta1.controlNumber)) continue;
+    const result = await db.query(
+      `update carelane.x12_outbound set ack_kind = 'TA1', ack_status = 'R', acknowledged_at = now()
+       where partner = $1 and isa13 = $2 and acknowledged_at is null`,
+      [partner, Number(ta1.controlNumber)],
     );
     matched += result.rowCount ?? 0;
   }

@@ -2,7 +2,7 @@ import { classify, describeLocation, type CarelaneError } from '../../contracts/
 import type { InboundSink } from '../../contracts/inbound.ts';
 import { newCorrelationId } from '../../observability/correlation.ts';
 import { buildTa1, functionalAckKindFor, writeFunctionalAcks, writeTa1Interchange } from './acknowledgments.ts';
-import { allIssues, readX12, type FunctionalGroup, type Interchange } from './envelope.ts';
+import { allIssues, readX12, type FunctionalGroup, type Interchange, type ReceivedTa1 } from './envelope.ts';
 import type { X12Issue } from './issues.ts';
 import { findPartnerForInterchange, type X12PartnerProfile } from './partner-profile.ts';
 import { el } from './segment-access.ts';
@@ -62,6 +62,8 @@ export interface ReceiveX12Options {
    * answered as a duplicate.
    */
   storedInterchange?(messageId: number): Promise<StoredInterchangeContent | undefined>;
+  /** called after a stored, accepted interchange carried TA1s from `partner` (answers to our interchanges) */
+  onInterchangeAcks?(partner: X12PartnerProfile, ta1s: ReceivedTa1[]): Promise<void>;
   /** called after a stored, accepted interchange carried 997/999s from `partner` */
   onFunctionalAcks?(partner: X12PartnerProfile, acks: ReceivedFunctionalAck[]): Promise<void>;
   now?(): Date;
@@ -198,6 +200,11 @@ async function receiveInterchange(received: Interchange, payload: Buffer, profil
     const acks = readFunctionalAcks(interchange);
     if (acks.length > 0) await options.onFunctionalAcks(partner, acks).catch(() => {
       // The 997 itself is stored; the ledger can be rebuilt from it. Its sender must not resend for this.
+    });
+  }
+  if (!rejected && partner && options.onInterchangeAcks && interchange.ta1.length > 0) {
+    await options.onInterchangeAcks(partner, interchange.ta1).catch(() => {
+      // As above: the TA1 is stored.
     });
   }
   return {

@@ -1,10 +1,10 @@
 import { permanentError } from '../../contracts/errors.ts';
 import type { DeliveryHandler } from '../../engine/handlers.ts';
-import { readX12 } from './envelope.ts';
+import { readX12, type ReceivedTa1 } from './envelope.ts';
 import { dropX12File } from './folder-transport.ts';
 import { generate850, type OutboundPurchaseOrder } from './generate-850.ts';
 import { postX12 } from './http-client.ts';
-import { findOutbound, markOutboundSent, prepareOutbound, recordFunctionalAcks } from './outbound-ledger.ts';
+import { findOutbound, markOutboundSent, prepareOutbound, recordFunctionalAcks, recordInterchangeAcks } from './outbound-ledger.ts';
 import type { X12PartnerProfile } from './partner-profile.ts';
 import { readFunctionalAcks } from './receive.ts';
 import { dropX12Sftp } from './sftp-transport.ts';
@@ -67,7 +67,13 @@ export function x12Send850Handler(profiles: readonly X12PartnerProfile[], option
       }
       const response = await postX12({ url: profile.endpoint, body: outbound.body, idempotencyKey: delivery.idempotencyKey, correlationId: delivery.correlationId, signal });
       await markOutboundSent(pool, delivery.idempotencyKey);
-      const acks = synchronousAcks(response.body);
+      const { acks, ta1s } = synchronousAnswer(response.body);
+      const refusedEnvelope = ta1s.find((t) => t.status === 'R' && Number(t.controlNumber) === outbound.isa13);
+      if (refusedEnvelope) {
+        // The partner refused the envelope itself (X12.5 TA1): no 997/999 will come, and the same bytes would fail again.
+        await recordInterchangeAcks(pool, profile.id, [refusedEnvelope]);
+        throw permanentError(`partner ${profile.id} refused interchange ${outbound.isa13} with TA1 note code ${refusedEnvelope.noteCode}`, { code: 'x12_rejected_by_partner', where: { segment: 'TA1', field: 'TA105' } });
+      }
       if (acks.length > 0) await recordFunctionalAcks(pool, profile.id, acks);
       const ours = acks.find((a) => a.functionalId === 'PO' && Number(a.groupControlNumber) === outbound.gs06);
       if (ours?.status === 'R') {
@@ -79,22 +85,25 @@ export function x12Send850Handler(profiles: readonly X12PartnerProfile[], option
     },
     async lookup(delivery, { pool }) {
       const outbound = await findOutbound(pool, delivery.idempotencyKey);
-      // A 997/999 that arrived later with AK9 'R' is a refusal, not a receipt: the same permanent failure as a
-      // synchronous 'R' in run(), so the order is parked for a buyer instead of being marked delivered.
+      // A 997/999 that arrived later with AK9 'R', or a TA1 'R' for the envelope, is a refusal, not a receipt: the
+      // same permanent failure as a synchronous one in run(), so the order is parked for a buyer instead of being
+      // marked delivered.
       if (outbound?.acknowledgedAt && outbound.ackStatus === 'R') {
-        throw permanentError(`partner ${outbound.partner} rejected interchange ${outbound.isa13} (group ${outbound.gs06}) in its acknowledgment`, { code: 'x12_rejected_by_partner', where: { segment: 'AK9' } });
+        const byTa1 = outbound.ackKind === 'TA1';
+        throw permanentError(`partner ${outbound.partner} rejected interchange ${outbound.isa13} (group ${outbound.gs06}) in its ${byTa1 ? 'TA1' : 'acknowledgment'}`, { code: 'x12_rejected_by_partner', where: { segment: byTa1 ? 'TA1' : 'AK9' } });
       }
       return outbound?.acknowledgedAt ? 'applied' : 'not_applied';
     },
   };
 }
 
-/** A 997/999 in the HTTP answer, if the partner acknowledges synchronously; anything else is ignored. */
-function synchronousAcks(body: string): ReturnType<typeof readFunctionalAcks> {
-  if (!body.trimStart().startsWith('ISA')) return [];
+/** A 997/999 or TA1 in the HTTP answer, if the partner acknowledges synchronously; anything else is ignored. */
+function synchronousAnswer(body: string): { acks: ReturnType<typeof readFunctionalAcks>; ta1s: ReceivedTa1[] } {
+  if (!body.trimStart().startsWith('ISA')) return { acks: [], ta1s: [] };
   try {
-    return readX12(body).interchanges.flatMap(readFunctionalAcks);
+    const interchanges = readX12(body).interchanges;
+    return { acks: interchanges.flatMap(readFunctionalAcks), ta1s: interchanges.flatMap((i) => i.ta1) };
   } catch {
-    return [];
+    return { acks: [], ta1s: [] };
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { nextEnvelopeNumbers } from './control-numbers.ts';
-import { recordFunctionalAcks } from './outbound-ledger.ts';
+import { recordFunctionalAcks, recordInterchangeAcks } from './outbound-ledger.ts';
 import type { ReceiveX12Options } from './receive.ts';
 import { tokenizeX12 } from './tokenizer.ts';
 
@@ -51,11 +51,12 @@ function segmentsFingerprint(bytes: Buffer): string {
   return hash.digest('hex');
 }
 
-/** What receiveX12 needs from the database in production: envelope numbers, the outbound ledger, stored copies. */
-export function x12ReceiveOptions(db: Pick<pg.Pool, 'query'>): Pick<ReceiveX12Options, 'envelopeNumbers' | 'onFunctionalAcks' | 'storedInterchange'> {
+/** What receiveX12 needs from the database in production: envelope numbers, the outbound ledger (997/999 and TA1), stored copies. */
+export function x12ReceiveOptions(db: Pick<pg.Pool, 'query'>): Pick<ReceiveX12Options, 'envelopeNumbers' | 'onFunctionalAcks' | 'onInterchangeAcks' | 'storedInterchange'> {
   return {
     envelopeNumbers: (partner) => nextEnvelopeNumbers(db, partner),
     onFunctionalAcks: async (partner, acks) => void (await recordFunctionalAcks(db, partner.id, acks)),
+    onInterchangeAcks: async (partner, ta1s) => void (await recordInterchangeAcks(db, partner.id, ta1s)),
     storedInterchange: (messageId) => loadStoredInterchange(db, messageId),
   };
 }
