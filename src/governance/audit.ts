@@ -4,6 +4,9 @@ import type { Queryable } from '../store/database.ts';
 
 // Append-only, hash-chained: each entry's hash covers its content and the previous entry's hash, so editing or
 // deleting any entry breaks every hash after it. `verifyAuditChain` finds the first break.
+// What a chain alone cannot show: the newest entries deleted (the rest still links up), or the whole chain
+// recomputed by someone who can write the table. A checkpoint — an entry's id and hash written down outside the
+// database after an earlier verify — closes both: verify checks that entry is still there with that hash.
 
 const AUDIT_LOCK = 7_310_002;
 const GENESIS = '0'.repeat(64);
@@ -48,30 +51,76 @@ export async function appendAudit(tx: pg.PoolClient, entry: AuditEntry): Promise
   );
 }
 
+/** An entry as recorded outside the database, to compare with later (`carelane audit verify --checkpoint`). */
+export interface AuditCheckpoint {
+  id: number;
+  hash: string;
+}
+
 export interface AuditVerification {
+  /** entries checked (up to and including the first broken one) */
   entries: number;
   ok: boolean;
   firstBrokenId?: number;
   problem?: string;
+  /** the newest entry: write it down as the next checkpoint */
+  head?: AuditCheckpoint;
 }
 
-export async function verifyAuditChain(db: Queryable): Promise<AuditVerification> {
-  const { rows } = await db.query<{ id: number; at: Date; actor: string; action: string; target_type: string | null; target_id: string | null; reason: string | null; detail: unknown; prev_hash: string; hash: string }>(
-    'select * from carelane.audit_log order by id',
-  );
+export interface VerifyOptions {
+  /** an entry that must still be in the chain with this hash */
+  checkpoint?: AuditCheckpoint | undefined;
+  /** rows read per query, so a long trail is never held in memory at once */
+  pageSize?: number;
+}
+
+interface AuditRow {
+  id: number;
+  at: Date;
+  actor: string;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  reason: string | null;
+  detail: unknown;
+  prev_hash: string;
+  hash: string;
+}
+
+export async function verifyAuditChain(db: Queryable, options: VerifyOptions = {}): Promise<AuditVerification> {
+  const pageSize = options.pageSize ?? 5000;
+  const checkpoint = options.checkpoint;
   let prevHash = GENESIS;
-  for (const row of rows) {
-    if (row.prev_hash !== prevHash) return { entries: rows.length, ok: false, firstBrokenId: row.id, problem: 'an earlier entry was deleted or altered' };
-    const expected = entryHash(prevHash, row.at.toISOString(), {
-      actor: row.actor,
-      action: row.action,
-      ...(row.target_type === null ? {} : { targetType: row.target_type }),
-      ...(row.target_id === null ? {} : { targetId: row.target_id }),
-      ...(row.reason === null ? {} : { reason: row.reason }),
-      detail: row.detail,
-    });
-    if (expected !== row.hash) return { entries: rows.length, ok: false, firstBrokenId: row.id, problem: 'this entry was altered' };
-    prevHash = row.hash;
+  let entries = 0;
+  let head: AuditCheckpoint | undefined;
+  let checkpointSeen = false;
+  for (let afterId = 0; ; ) {
+    const { rows } = await db.query<AuditRow>('select * from carelane.audit_log where id > $1 order by id limit $2', [afterId, pageSize]);
+    for (const row of rows) {
+      const id = Number(row.id);
+      entries += 1;
+      if (row.prev_hash !== prevHash) return { entries, ok: false, firstBrokenId: id, problem: 'an earlier entry was deleted or altered' };
+      const expected = entryHash(prevHash, row.at.toISOString(), {
+        actor: row.actor,
+        action: row.action,
+        ...(row.target_type === null ? {} : { targetType: row.target_type }),
+        ...(row.target_id === null ? {} : { targetId: row.target_id }),
+        ...(row.reason === null ? {} : { reason: row.reason }),
+        detail: row.detail,
+      });
+      if (expected !== row.hash) return { entries, ok: false, firstBrokenId: id, problem: 'this entry was altered' };
+      if (checkpoint && id === checkpoint.id) {
+        if (row.hash !== checkpoint.hash) return { entries, ok: false, firstBrokenId: id, problem: 'this entry does not have the checkpoint’s hash: the trail up to it was rewritten' };
+        checkpointSeen = true;
+      }
+      prevHash = row.hash;
+      head = { id, hash: row.hash };
+    }
+    if (rows.length < pageSize) break;
+    afterId = Number(rows.at(-1)!.id);
   }
-  return { entries: rows.length, ok: true };
+  if (checkpoint && !checkpointSeen) {
+    return { entries, ok: false, firstBrokenId: checkpoint.id, problem: 'the checkpoint’s entry is gone: the newest entries were deleted', ...(head ? { head } : {}) };
+  }
+  return { entries, ok: true, ...(head ? { head } : {}) };
 }

@@ -30,6 +30,9 @@ export function connect(url: string, poolSize: number, applicationName = 'carela
       if (closed) return;
       closed = true;
       await db.destroy();
+      // Kysely ends the pool only if it used it; a CLI command that only ran raw queries (audit verify) would
+      // otherwise wait out pg's 10 s idle timeout before exiting
+      if (!pool.ended) await pool.end();
     },
   };
 }
