@@ -61,6 +61,16 @@ describe('API hardening', () => {
     expect((await call('/api/v1/messages', calm)).status).toBe(200);
   });
 
+  it('refuses a body over the limit with 413 (1 MiB for API calls), and an unauthenticated one with 401 before reading it', async () => {
+    const big = { name: 'x'.repeat(1024 * 1024 + 1), role: 'viewer' };
+    const tooLarge = await call('/api/v1/tokens', ADMIN, { method: 'POST', body: big });
+    expect(tooLarge.status).toBe(413);
+    expect(await tooLarge.json()).toMatchObject({ error: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    expect((await call('/api/v1/tokens', null, { method: 'POST', body: big })).status).toBe(401);
+    // just under the limit the body is read, and refused for what it says
+    expect((await call('/api/v1/tokens', ADMIN, { method: 'POST', body: { name: 'y'.repeat(1000 * 1000), role: 'viewer' } })).status).toBe(400);
+  });
+
   it('never writes configured secrets, issued tokens or re-identified identifiers to the log', async () => {
     const created = (await (await call('/api/v1/tokens', ADMIN, { method: 'POST', body: { name: 'feed-2', role: 'system' } })).json()) as { token: string };
     await call('/api/v1/inbound/ehr', created.token, { method: 'POST', body: { patient: 'MRN-SECRET-1' } });
