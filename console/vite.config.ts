@@ -17,6 +17,7 @@ export default defineConfig({
   },
   server: {
     // `npm run console:dev`: the API of a running Carelane (npm start) behind the dev server
-    proxy: { '/api': 'http://127.0.0.1:8080' },
+    // (and the sign-in relay, docs/console.md "Signing in")
+    proxy: { '/api': 'http://127.0.0.1:8080', '/console/oidc': 'http://127.0.0.1:8080' },
   },
 });

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startDemo, type RunningDemo } from '../simulators/demo/index.ts';
 import { createToken } from '../src/governance/index.ts';
+import type { Kpis } from '../src/observability/kpis.ts';
+import { recordKpiSnapshots } from '../src/observability/kpi-history.ts';
 import { CONSOLE_DIST } from '../src/api/routes/console.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
@@ -250,6 +252,50 @@ describe('web console in a browser, against the demo', () => {
     const bars = page.locator('figure').filter({ hasText: 'Open exceptions by type and age' });
     for (const { type } of openTypes) await poll(() => bars.textContent()).toContain(type.replaceAll('_', ' '));
     await shot('10-executive');
+  });
+
+  it('reads the executive KPIs over time: a line per site and one for the network, from the stored daily snapshots', { timeout: 60_000 }, async () => {
+    // today's snapshot from what the demo did so far: the kpi-snapshots job's work, run now instead of at its
+    // hour, over the KPIs the engine serves (with Odoo's on-hand stock); the six days before are history
+    // fixtures, as earlier runs of the job would have left
+    const served = async () => (await apiAs<Kpis>(ADMIN, '/api/v1/kpis')).body;
+    const today = await recordKpiSnapshots(db.pool, served);
+    const sites = today.flatMap((s) => (s.site ? [s.site] : []));
+    expect(sites.length, 'the demo\'s sites have purchase orders or demands by now').toBeGreaterThan(1);
+    for (let back = 6; back >= 1; back -= 1) {
+      for (const [index, site] of [null, ...sites].entries()) {
+        await db.pool.query(
+          `insert into carelane.kpi_snapshots (day, site, window_days, order_ack_latency_minutes, procurement_cycle_hours, invoice_first_pass_match_rate, items_watched, items_at_risk)
+           values (current_date - $1::int, $2, 30, $3, $4, $5, 10, $6) on conflict do nothing`,
+          [back, site ?? '', 20 + back * 4 + index * 7, 30 + back * 2 + index, 70 + index * 5 - back, index + (back % 2)],
+        );
+      }
+    }
+    const history = await apiAs<{ sites: string[]; snapshots: Array<{ day: string; site: string | null; orderAcknowledgmentLatencyMinutes: number | null; invoiceFirstPassMatchRate: number | null }> }>(ADMIN, '/api/v1/kpis/history?days=30');
+    expect(history.body.sites).toEqual(sites);
+
+    await page.goto(`${base}/#/ops`);
+    await page.getByRole('link', { name: 'Executive' }).click();
+    const section = page.locator('section.kpi-history');
+    await section.getByRole('heading', { name: 'Over time, per site' }).waitFor();
+    const ack = section.locator('figure').filter({ hasText: 'Order acknowledgment latency (min)' });
+    await poll(() => ack.locator('.legend li').allTextContents()).toEqual(['All sites', ...sites]);
+    // one line per series with at least two days of data; the chart's text alternative names each latest figure
+    const withData = (site: string | null) => history.body.snapshots.filter((s) => s.site === site && s.orderAcknowledgmentLatencyMinutes !== null);
+    const lines = [null, ...sites].filter((site) => withData(site).length > 1).length;
+    expect(await ack.locator('polyline').count()).toBe(lines);
+    const label = (await ack.locator('svg').getAttribute('aria-label')) ?? '';
+    for (const site of [null, ...sites]) {
+      const last = withData(site).at(-1);
+      if (last) expect(label).toContain(`${site ?? 'All sites'} ${last.orderAcknowledgmentLatencyMinutes!.toFixed(1)} min on ${last.day}`);
+    }
+    // the same figures as a table, for those who do not read charts
+    await section.getByText('The figures as a table').click();
+    const yesterday = history.body.snapshots.filter((s) => s.site === sites[0] && s.day < today[0]!.day).at(-1)!;
+    const row = section.locator('tbody tr').filter({ hasText: yesterday.day }).filter({ has: page.getByRole('rowheader', { name: sites[0]!, exact: true }) });
+    await poll(() => row.locator('td').allTextContents()).toEqual([yesterday.day, yesterday.orderAcknowledgmentLatencyMinutes!.toFixed(1), expect.any(String), yesterday.invoiceFirstPassMatchRate!.toFixed(1), expect.any(String), '—']);
+    await section.getByText('The figures as a table').click();
+    await section.screenshot({ path: path.join(SHOTS, '10b-executive-kpis-over-time.png') });
   });
 
   it('shows the configuration read-only, without secrets', async () => {

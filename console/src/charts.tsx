@@ -15,7 +15,18 @@ function niceMax(value: number): number {
   return 10 * power;
 }
 
-export function LineChart(props: { title: string; series: Series[]; from: number; to: number; unit?: string; format?: (y: number) => string; height?: number; days?: boolean }) {
+export function LineChart(props: {
+  title: string;
+  series: Series[];
+  from: number;
+  to: number;
+  unit?: string;
+  format?: (y: number) => string;
+  height?: number;
+  days?: boolean;
+  /** what a screen reader hears per series; default: its total */
+  describe?: (series: Series) => string;
+}) {
   const width = 560;
   const height = props.height ?? 180;
   const pad = { left: 44, right: 8, top: 10, bottom: 22 };
@@ -30,7 +41,7 @@ export function LineChart(props: { title: string; series: Series[]; from: number
   return (
     <figure className="chart">
       <figcaption>{props.title}</figcaption>
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${props.title}: ${props.series.map((s) => `${s.name} ${s.points.reduce((sum, p) => sum + p.y, 0)}`).join(', ') || 'no data'}`}>
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${props.title}: ${props.series.map((s) => (props.describe ? props.describe(s) : `${s.name} ${s.points.reduce((sum, p) => sum + p.y, 0)}`)).join(', ') || 'no data'}`}>
         {ticks.map((tick) => (
           <g key={tick}>
             <line x1={pad.left} x2={width - pad.right} y1={y(tick)} y2={y(tick)} className="grid" />

@@ -2,10 +2,11 @@ import { LineChart, StackedBars, type Series } from '../charts.tsx';
 import { useApi } from '../hooks.ts';
 import { Card } from './Technical.tsx';
 import type { ExceptionRow } from './Exceptions.tsx';
+import { KpiHistory } from './KpiHistory.tsx';
 
 // The weekly view: supply KPIs from GET /api/v1/kpis (src/observability/kpis.ts, computed from Carelane's own
-// records over flows.milestones.windowDays), and exceptions by type and age from the exception store. A KPI
-// without data says so: no invented numbers.
+// records over flows.milestones.windowDays), their daily snapshots per site (KpiHistory), and exceptions by
+// type and age from the exception store. A KPI without data says so: no invented numbers.
 
 interface Kpis {
   windowDays: number;
@@ -100,6 +101,8 @@ export function Executive() {
 
       <h2>Suppliers</h2>
       <SupplierTable rows={k?.suppliers ?? []} />
+
+      <KpiHistory />
 
       <div className="grid2">
         <StackedBars title="Open exceptions by type and age" rows={ageRows} stacks={AGE_BUCKETS.map((b) => b.label)} />
