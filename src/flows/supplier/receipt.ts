@@ -7,7 +7,8 @@ import type { FlowsConfig } from '../../config/schema.ts';
 import { loadMessage } from './documents.ts';
 import { findSentOrder, matchLine, type SentOrder } from './order-lines.ts';
 import { readReceiptDocument, type ReceiptDocument } from './receipt-document.ts';
-import { expectedLots, findReceipt, linkToPurchaseOrder, openBusinessException, recordReceiptBatch, recordReceiptRefused, recordReceiptValidated, type ExpectedLot, type LineReceipt } from './store.ts';
+import { expectedLots, findReceipt, letGoOfPicking, linkToPurchaseOrder, openBusinessException, recordReceiptBatch, recordReceiptRefused, recordReceiptValidated, type ExpectedLot, type LineReceipt } from './store.ts';
+import { foreignValidation } from './receipt-recognition.ts';
 import { expirationDatetime, expiredLotKey, isExpired } from './ship-notice.ts';
 import { supplyDeliveryTargets, supplyDeliveries, type SupplyDeliveryTarget } from './supply-delivery.ts';
 import { payloadOf } from './payload.ts';
@@ -166,7 +167,10 @@ interface ProductOutcome {
  *   `quantity_variance` (parked: replay it once the PO is raised, or cancel it) and nothing is validated;
  * - split: several scans and lots of one line are several move lines of one move.
  * The picking is chosen once and stored on the batch before validating, so a retry after an ambiguous failure
- * finds it done (and its backorder) instead of receiving the same goods into the backorder.
+ * finds it done (and its backorder) instead of receiving the same goods into the backorder. Found done, it is
+ * taken for this batch's own only if no other batch validated it and it holds this batch's goods
+ * (foreignValidation); otherwise — the batch failed or was parked while another validated the picking — it is
+ * let go and chosen again, so a replay never counts another batch's goods as its own.
  */
 export function receiveStep({ clientFor, flows }: ReceiptDependencies): DeliveryHandler {
   return {
@@ -177,8 +181,28 @@ export function receiveStep({ clientFor, flows }: ReceiptDependencies): Delivery
       if (receipt?.status === 'validated') return { stages: [{ stage: `receipt ${payload.batchKey} already validated (picking ${receipt.pickingId})`, outcome: 'skipped' }] };
       const client = (await clientFor(delivery.endpoint)).withSignal(context.signal);
       const gateway = new ReceiptGateway(client);
-      const pickingId = receipt?.pickingId ?? (await choosePicking(context.pool, payload, gateway));
-      const [picking] = await client.read('stock.picking', [pickingId], ['state', 'name']);
+      const products = await client.read('product.product', [...new Set(payload.lines.map((l) => l.productId))], ['tracking']);
+      const tracked = new Set(products.filter((p) => p.tracking === 'lot' || p.tracking === 'serial').map((p) => p.id));
+      const lines: ReceivedLine[] = payload.lines.map((l) => ({
+        productId: l.productId,
+        quantity: l.quantity,
+        ...(l.lot && tracked.has(l.productId) ? { lotName: l.lot, ...(l.expiryDate ? { expirationDate: expirationDatetime(l.expiryDate) } : {}) } : {}),
+      }));
+      const stages: StageRecord[] = [];
+      let pickingId = receipt?.pickingId ?? (await choosePicking(context.pool, payload, gateway));
+      let [picking] = await client.read('stock.picking', [pickingId], ['state', 'name']);
+      // Chosen by an earlier attempt and done since: this batch's own validation, or another's (see foreignValidation).
+      const foreign = receipt?.pickingId != null && picking?.state === 'done' ? await foreignValidation(context.pool, client, payload.batchKey, pickingId, lines) : undefined;
+      if (foreign) {
+        stages.push({
+          stage: `${payload.poName}: receipt ${String(picking?.name ?? pickingId)} chosen earlier was validated ${foreign === 'validated_by_other_batch' ? 'by another batch' : 'with other goods'}; this batch's goods were not received there, the picking is chosen again`,
+          outcome: 'ok',
+          detail: { pickingId, reason: foreign },
+        });
+        await letGoOfPicking(context.pool, payload.batchKey, pickingId);
+        pickingId = await choosePicking(context.pool, payload, gateway);
+        [picking] = await client.read('stock.picking', [pickingId], ['state', 'name']);
+      }
       const done = picking?.state === 'done';
       const outcomes = done ? [] : await openByProduct(client, pickingId, payload.lines);
       if (!done) {
@@ -194,13 +218,6 @@ export function receiveStep({ clientFor, flows }: ReceiptDependencies): Delivery
           });
         }
       }
-      const products = await client.read('product.product', [...new Set(payload.lines.map((l) => l.productId))], ['tracking']);
-      const tracked = new Set(products.filter((p) => p.tracking === 'lot' || p.tracking === 'serial').map((p) => p.id));
-      const lines: ReceivedLine[] = payload.lines.map((l) => ({
-        productId: l.productId,
-        quantity: l.quantity,
-        ...(l.lot && tracked.has(l.productId) ? { lotName: l.lot, ...(l.expiryDate ? { expirationDate: expirationDatetime(l.expiryDate) } : {}) } : {}),
-      }));
       const result = await gateway.receive({ pickingId, lines, backorder: !payload.closeRest });
       const poLines = await client.searchRead('purchase.order.line', [['order_id', '=', payload.odooOrderId]], { fields: ['product_id'], order: 'id' });
       const lineOf = new Map(poLines.map((l) => [many2oneId(l.product_id) ?? 0, l.id]));
@@ -217,7 +234,7 @@ export function receiveStep({ clientFor, flows }: ReceiptDependencies): Delivery
       const short = outcomes.filter((o) => o.short > 0);
       const next: NewDelivery[] = supplyDeliveries(payload.supplyDelivery, payload.batchKey, received.map((r) => ({ productId: r.productId, quantity: r.quantity })), delivery.correlationId);
       return {
-        stages: [{
+        stages: [...stages, {
           stage: `${payload.poName}: receipt ${String(picking?.name ?? pickingId)} validated${short.length ? `, short on ${short.length} product(s): ${result.backorderId ? `backorder ${result.backorderId} keeps the rest` : 'the rest is closed'}` : ''}${outcomes.some((o) => o.over > 0) ? ', over-receipt within tolerance accepted' : ''}`,
           outcome: 'ok',
           detail: outcome,

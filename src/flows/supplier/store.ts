@@ -187,3 +187,17 @@ export async function recordReceiptValidated(
 export async function recordReceiptRefused(db: Queryable, batchKey: string, outcome: unknown): Promise<void> {
   await db.query(`update carelane.receipts set status = 'refused', outcome = $2::jsonb, picking_id = null where batch_key = $1 and status <> 'validated'`, [batchKey, JSON.stringify(outcome)]);
 }
+
+/** Whether a batch other than this one recorded `pickingId` as the picking it validated. */
+export async function otherBatchValidatedPicking(db: Queryable, batchKey: string, pickingId: number): Promise<boolean> {
+  const { rows } = await db.query(`select 1 from carelane.receipts where picking_id = $2 and status = 'validated' and batch_key <> $1 limit 1`, [batchKey, pickingId]);
+  return rows.length > 0;
+}
+
+/**
+ * A batch lets go of the picking it chose, found done with other goods than its own (foreignValidation): it
+ * chooses again. Only that choice is cleared, so a concurrent re-choice of the same batch is not undone.
+ */
+export async function letGoOfPicking(db: Queryable, batchKey: string, pickingId: number): Promise<void> {
+  await db.query(`update carelane.receipts set picking_id = null where batch_key = $1 and picking_id = $2 and status <> 'validated'`, [batchKey, pickingId]);
+}
