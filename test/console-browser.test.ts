@@ -322,12 +322,25 @@ describe('web console in a browser, against the demo', () => {
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Technical');
+    // the skip link moves focus to the content and stays on this screen (the route lives in the hash)
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('main');
+    expect(new URL(page.url()).hash).toBe('#/exceptions');
+    await page.getByRole('heading', { name: 'Exception work queues' }).waitFor();
     // (browser-side code as text: this file is typed for Node, without the DOM library)
-    const unlabelled = await page.evaluate(
-      `[...document.querySelectorAll('input, select, textarea')].filter((el) => el.labels?.length === 0 && !el.getAttribute('aria-label')).map((el) => el.outerHTML)`,
-    );
-    expect(unlabelled).toEqual([]);
-    expect(await page.locator('div[onclick], span[onclick]').count()).toBe(0);
+    // every screen: each control has a label, each button a name, nothing clickable that is not a control
+    for (const [route, heading] of [['exceptions', 'Exception work queues'], ['ops', 'Technical view'], ['messages', 'Messages'], ['mappings', 'Mapping failures'], ['executive', 'Executive view'], ['config', 'Flows and their mode']] as const) {
+      await page.goto(`${base}/#/${route}`);
+      await page.getByRole('heading', { name: heading }).first().waitFor();
+      const unlabelled = await page.evaluate(
+        `[...document.querySelectorAll('input, select, textarea')].filter((el) => el.labels?.length === 0 && !el.getAttribute('aria-label')).map((el) => el.outerHTML)`,
+      );
+      expect(unlabelled, route).toEqual([]);
+      const nameless = await page.evaluate(`[...document.querySelectorAll('button, a[href]')].filter((el) => !(el.textContent ?? '').trim() && !el.getAttribute('aria-label')).map((el) => el.outerHTML)`);
+      expect(nameless, route).toEqual([]);
+      expect(await page.locator('div[onclick], span[onclick]').count(), route).toBe(0);
+    }
 
     await page.setViewportSize({ width: 820, height: 1180 });
     await page.goto(`${base}/#/ops`);
@@ -338,6 +351,10 @@ describe('web console in a browser, against the demo', () => {
     await page.goto(`${base}/#/exceptions`);
     await page.getByRole('heading', { name: 'Exception work queues' }).waitFor();
     await shot('13-tablet-exceptions');
+    await page.goto(`${base}/#/executive`);
+    await page.getByRole('heading', { name: 'Over time, per site' }).waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'), 'executive view on a tablet').toBeLessThanOrEqual(0);
+    await page.locator('section.kpi-history').screenshot({ path: path.join(SHOTS, '14-tablet-executive-over-time.png') });
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 

@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent, type MouseEvent } from 'react';
 import { api, storedToken, storeToken, whenUnauthorized, type Me } from './api.ts';
 import { completeSignIn, isSignInResponse, loginOptions, startSignIn, type LoginOptions } from './oidc.ts';
 import { useHashRoute } from './hooks.ts';
@@ -136,7 +136,8 @@ function Shell(props: { me: Me; onLogout: () => void }) {
   }, [section.label]);
   return (
     <div className="shell">
-      <a className="skip" href="#main">
+      {/* the hash holds the route: following #main would leave this screen, so the link moves focus itself */}
+      <a className="skip" href="#main" onClick={skipToContent}>
         Skip to content
       </a>
       <header className="top">
@@ -186,6 +187,11 @@ function View(props: { path: string; params: URLSearchParams; can: (permission: 
     default:
       return <Technical />;
   }
+}
+
+function skipToContent(event: MouseEvent<HTMLAnchorElement>) {
+  event.preventDefault();
+  document.getElementById('main')?.focus();
 }
 
 export function Forbidden(props: { what: string; permission: string }) {
