@@ -1,4 +1,4 @@
-import type { Appointment, SupplyRequest } from '@medplum/fhirtypes';
+import type { Appointment, Procedure, SupplyRequest } from '@medplum/fhirtypes';
 import type { EhrSimulator } from '../ehr/index.ts';
 import { EHR_ITEM_SYSTEM, locationId, PRODUCTS, SITES, SNOMED, type DemoSite } from './network.ts';
 
@@ -20,8 +20,10 @@ interface Booked {
 /**
  * Keeps the demo network busy like a real one: procedures booked (SIU^S12 over MLLP at North, FHIR Appointment
  * notifications at the clinics), some moved or cancelled, ward supply requests, now and then a supply code the
- * crosswalks do not know (a mapping_failure to resolve in the exception queue) and a booking entered twice
- * under two ids (a duplicate_order). Runs until stopped; each step is one EHR event.
+ * crosswalks do not know (a mapping_failure to resolve in the exception queue), a booking entered twice
+ * under two ids (a duplicate_order), and procedures performed: the supplies they used charged (DFT^P03 at
+ * North) or recorded on a FHIR Procedure (the clinics), which cost allocation posts to the rooms' cost centres.
+ * Runs until stopped; each step is one EHR event.
  */
 export class DemoDriver {
   private readonly options: Required<Omit<DriverOptions, 'onError'>> & Pick<DriverOptions, 'onError'>;
@@ -54,6 +56,7 @@ export class DemoDriver {
     const roll = this.options.random();
     if (this.step % 17 === 0) return this.supplyRequest(true);
     if (this.step % 23 === 0 && this.booked.length > 0) return this.duplicateBooking();
+    if (this.step % 5 === 0 && this.booked.length > 3) return this.perform();
     if (roll < 0.55 || this.booked.length < 3) return this.book();
     if (roll < 0.67) return this.reschedule();
     if (roll < 0.77) return this.cancel();
@@ -105,6 +108,41 @@ export class DemoDriver {
     const cancelled = this.ehrOf(booking.site).cancel(booking.appointmentId);
     await this.announce(booking.site, 'S15', cancelled);
     return `cancelled an appointment at ${booking.site.name}`;
+  }
+
+  /**
+   * A booked procedure is performed (now, whatever its booked time: the demo has no clock to wait for) and what
+   * its kit used is reported: charges per item from North's billing interface, a completed Procedure with its
+   * used items at the FHIR clinics (usedCode carries no quantity: one each).
+   */
+  private async perform(): Promise<string> {
+    const [booking] = this.booked.splice(Math.floor(this.options.random() * this.booked.length), 1);
+    if (!booking) return 'nothing to perform';
+    const ehr = this.ehrOf(booking.site);
+    const appointment = ehr.store.read('Appointment', booking.appointmentId) as Appointment | undefined;
+    const service = appointment?.serviceType?.[0]?.coding?.[0];
+    const procedure = booking.site.procedures.find((p) => p.code === service?.code);
+    if (!appointment || appointment.status === 'cancelled' || !procedure) return 'nothing to perform';
+    const name = (code: string) => PRODUCTS.find((p) => p.code === code)?.name ?? code;
+    if (booking.site.ehr === 'hl7') {
+      await this.options.hl7Ehr.sendCharges(
+        booking.appointmentId,
+        procedure.kit.map(([code, quantity], index) => ({ transactionId: `${booking.appointmentId}-${index + 1}`, code, display: name(code), system: EHR_ITEM_SYSTEM, quantity })),
+      );
+    } else {
+      const actor = (type: string) => appointment.participant.find((p) => p.actor?.reference?.startsWith(`${type}/`))?.actor;
+      const performed: Procedure = {
+        resourceType: 'Procedure',
+        status: 'completed',
+        subject: { reference: actor('Patient')?.reference ?? '' },
+        code: { coding: [{ system: SNOMED, code: procedure.code, display: procedure.display }] },
+        performedDateTime: new Date().toISOString(),
+        location: { reference: actor('Location')?.reference ?? '' },
+        usedCode: procedure.kit.map(([code]) => ({ coding: [{ system: EHR_ITEM_SYSTEM, code, display: name(code) }] })),
+      };
+      this.options.fhirEhr.store.put(performed);
+    }
+    return `performed ${procedure.display} at ${booking.site.name}`;
   }
 
   /** The same patient, room, procedure and time booked again under a new id: what a double entry looks like. */

@@ -12,7 +12,7 @@ import { startOdooSimulator, type OdooSimulator } from '../odoo/index.ts';
 import { startSupplierSimulator, type SupplierSimulator } from '../supplier/index.ts';
 import { DemoDriver } from './driver.ts';
 import { ehrScenario } from './network.ts';
-import { seedDemoNetwork } from './seed.ts';
+import { seedCostCentres, seedDemoNetwork, type CostCentres } from './seed.ts';
 
 export { DemoDriver } from './driver.ts';
 export { seedDemoNetwork } from './seed.ts';
@@ -74,7 +74,7 @@ const medsupply = (endpoint: string): X12PartnerProfile => ({
 });
 
 /** The demo profile's configuration: the simulators as peers, the demand flows routed, and short windows. */
-function demoConfigText(odoo: OdooSimulator, supplier: SupplierSimulator, x12Port: number, fhirPort: number): string {
+function demoConfigText(odoo: OdooSimulator, supplier: SupplierSimulator, x12Port: number, fhirPort: number, costCentres: CostCentres): string {
   return `
 profile: demo
 odoo:
@@ -92,6 +92,11 @@ fhir:
   sources: [{ id: ${FHIR_SOURCE}, secret: "\${env:CARELANE_DEMO_FHIR_SECRET}" }]
 flows:
   replenishment: { groupWindowSeconds: 15 }
+  costAllocation:
+    cutoffCron: "5 0 * * *"
+    expenseAccountId: ${odoo.seeded.expenseAccountId}
+    counterpartAccountId: ${odoo.seeded.stockValuationAccountId}
+    serviceLines: ${JSON.stringify(Object.fromEntries(costCentres.serviceLines))}
 governance:
   tokenization:
     keys: [{ id: demo, secret: "\${env:CARELANE_DEMO_TOKENIZATION_SECRET}" }]
@@ -99,6 +104,7 @@ governance:
 routes:
   - { source: mllp, type: "SIU^*", lane: critical, flow: demand }
   - { source: mllp, type: "ORM^*", lane: critical, flow: demand }
+  - { source: mllp, type: "DFT^*", lane: standard, flow: demand }
   - { source: "fhir:*", type: "FHIR_notification_event-notification", lane: critical, flow: demand }
   - { source: "fhir:*", type: "FHIR_SupplyRequest", lane: critical, flow: demand }
   - { source: "fhir:*", type: "FHIR_Appointment", lane: critical, flow: demand }
@@ -132,11 +138,16 @@ export async function startDemo(env: ConfigEnvironment = process.env): Promise<R
       profile: medsupply('unused'),
       callbackUrl: `http://127.0.0.1:${x12Port}/x12/medsupply`,
       delays: { ackMs: 3_000, shipMs: 20_000, invoiceMs: 40_000 },
+      // The demo's database outlives the simulator: a restart starts its control numbers above the last run's
+      // (seconds since late 2023: 9 digits last until 2055; the demo sends far less than one per second).
+      firstControlNumber: Math.floor(Date.now() / 1000) - 1_700_000_000,
     });
     stops.push(() => supplier.close());
 
     const secrets = demoSecrets(path.dirname(path.resolve(base.config.database.dataDir)));
-    const config = parseConfigText(demoConfigText(odoo, supplier, x12Port, fhirPort), {
+    const client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key' });
+    const costCentres = await seedCostCentres(client);
+    const config = parseConfigText(demoConfigText(odoo, supplier, x12Port, fhirPort, costCentres), {
       ...env,
       DATABASE_URL: opened.database.url,
       CARELANE_DEMO_ODOO_KEY: 'sim-admin-api-key',
@@ -148,14 +159,13 @@ export async function startDemo(env: ConfigEnvironment = process.env): Promise<R
     stops.unshift(() => carelane.stop());
     carelaneOwnsDatabase = true;
 
-    const client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key' });
-    await seedDemoNetwork(client, odoo, carelane.database.pool, ODOO_CONNECTION);
+    await seedDemoNetwork(client, odoo, carelane.database.pool, ODOO_CONNECTION, costCentres);
 
     const hl7Ehr = await startEhrSimulator({ scenario: ehrScenario('hl7'), hl7: { host: '127.0.0.1', port: carelane.mllpPort! } });
     stops.push(() => hl7Ehr.close());
     const fhirEhr = await startEhrSimulator({
       scenario: ehrScenario('fhir'),
-      subscriptions: [{ id: 'carelane-demand', endpoint: `${carelane.fhirUrl}/fhir/notify/${FHIR_SOURCE}`, headers: { authorization: secrets.fhirChannel }, resourceTypes: ['Appointment', 'SupplyRequest'], heartbeatMs: 60_000 }],
+      subscriptions: [{ id: 'carelane-demand', endpoint: `${carelane.fhirUrl}/fhir/notify/${FHIR_SOURCE}`, headers: { authorization: secrets.fhirChannel }, resourceTypes: ['Appointment', 'SupplyRequest', 'Procedure'], heartbeatMs: 60_000 }],
     });
     stops.push(() => fhirEhr.close());
 

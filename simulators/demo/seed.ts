@@ -4,6 +4,34 @@ import { applyMappings } from '../../src/flows/master-data/mappings.ts';
 import type { OdooSimulator } from '../odoo/index.ts';
 import { EHR_ITEM_SYSTEM, locationId, PRODUCTS, SITES, SNOMED } from './network.ts';
 
+/** The demo's cost centres in Odoo: an analytic account per room (plan Departments) and per procedure (plan Service lines). */
+export interface CostCentres {
+  /** '<site id>:<room code>' → analytic account */
+  rooms: Map<string, number>;
+  /** procedure code (SNOMED CT) → analytic account */
+  serviceLines: Map<string, number>;
+}
+
+/**
+ * Analytic plans and accounts (reference/odoo.md §2.11: one plan per dimension, an account per department or
+ * service line), created once by external id. Runs before Carelane starts: its configuration names the service
+ * lines' accounts.
+ */
+export async function seedCostCentres(client: OdooClient): Promise<CostCentres> {
+  const plans = await createIdempotent(client, 'account.analytic.plan', [
+    { key: 'demo:plan:departments', values: { name: 'Departments' } },
+    { key: 'demo:plan:service-lines', values: { name: 'Service lines' } },
+  ]);
+  const rooms = SITES.flatMap((site) => site.rooms.map((room) => ({ key: `demo:analytic:${site.id}:${room.code}`, values: { name: `${site.name} / ${room.name}`, code: `${site.id.toUpperCase()}-${room.code}`, plan_id: plans.get('demo:plan:departments')!.id } })));
+  const procedures = SITES.flatMap((site) => site.procedures).filter((p, i, all) => all.findIndex((q) => q.code === p.code) === i);
+  const lines = procedures.map((procedure) => ({ key: `demo:analytic:service:${procedure.code}`, values: { name: procedure.display, code: `SL-${procedure.code}`, plan_id: plans.get('demo:plan:service-lines')!.id } }));
+  const accounts = await createIdempotent(client, 'account.analytic.account', [...rooms, ...lines]);
+  return {
+    rooms: new Map(SITES.flatMap((site) => site.rooms.map((room) => [`${site.id}:${room.code}`, accounts.get(`demo:analytic:${site.id}:${room.code}`)!.id] as const))),
+    serviceLines: new Map(procedures.map((procedure) => [procedure.code, accounts.get(`demo:analytic:service:${procedure.code}`)!.id] as const)),
+  };
+}
+
 export interface SeededNetwork {
   productIds: Map<string, number>;
   storerooms: Map<string, number>;
@@ -15,7 +43,7 @@ export interface SeededNetwork {
  * Idempotent: a restart of the demo finds everything by external id and changes nothing; stock is only put in
  * the first time, as an inventory adjustment would.
  */
-export async function seedDemoNetwork(client: OdooClient, odoo: OdooSimulator, pool: pg.Pool, odooConnection: string): Promise<SeededNetwork> {
+export async function seedDemoNetwork(client: OdooClient, odoo: OdooSimulator, pool: pg.Pool, odooConnection: string, costCentres: CostCentres): Promise<SeededNetwork> {
   const created = await new ProductGateway(client).ensure(PRODUCTS.map((p) => ({ key: `demo:item:${p.code}`, defaultCode: p.code, name: p.name, barcode: p.gtin })));
   const productIds = new Map(PRODUCTS.map((p) => [p.code, created.get(`demo:item:${p.code}`)!.id]));
   const firstStart = [...created.values()].some((result) => result.created);
@@ -39,6 +67,8 @@ export async function seedDemoNetwork(client: OdooClient, odoo: OdooSimulator, p
   const storerooms = new Map(SITES.map((site) => [site.id, locations.get(`demo:loc:${site.id}:storeroom`)!.id]));
 
   if (firstStart) {
+    // The unit cost cost allocation posts at (standard_price): the vendor price, as a first receipt would set it.
+    for (const product of PRODUCTS) await client.write('product.product', [productIds.get(product.code)!], { standard_price: product.price });
     for (const site of SITES) {
       for (const product of PRODUCTS) await odoo.seedQuant({ productId: productIds.get(product.code)!, locationId: storerooms.get(site.id)!, quantity: product.stock });
     }
@@ -52,7 +82,14 @@ export async function seedDemoNetwork(client: OdooClient, odoo: OdooSimulator, p
     'locations',
     SITES.flatMap((site) =>
       site.rooms.map((room) => {
-        const target = { site: site.id, odooConnection, storeroomLocationId: storerooms.get(site.id)!, destinationLocationId: locations.get(`demo:loc:${site.id}:${room.code}`)!.id, pickingTypeId: odoo.seeded.internalPickingTypeId };
+        const target = {
+          site: site.id,
+          odooConnection,
+          storeroomLocationId: storerooms.get(site.id)!,
+          destinationLocationId: locations.get(`demo:loc:${site.id}:${room.code}`)!.id,
+          pickingTypeId: odoo.seeded.internalPickingTypeId,
+          analyticAccountId: costCentres.rooms.get(`${site.id}:${room.code}`)!,
+        };
         // HL7 v2 sites name a room by PL.1 and the facility (PL.4); FHIR sites by the Location reference.
         return site.ehr === 'hl7' ? { ehrSystem: `facility:${site.name}`, ehrCode: room.code, ...target } : { ehrSystem: '', ehrCode: `Location/${locationId(site, room)}`, ...target };
       }),

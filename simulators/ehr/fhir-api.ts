@@ -22,7 +22,7 @@ import type { ResourceStore } from './store.ts';
  * 404 unknown type or id, 405, 412, 422 a resource that fails validation.
  */
 
-export const SERVED_TYPES = ['Patient', 'Location', 'Organization', 'Device', 'SupplyRequest', 'ServiceRequest', 'Appointment', 'Task', 'SupplyDelivery'] as const;
+export const SERVED_TYPES = ['Patient', 'Location', 'Organization', 'Device', 'SupplyRequest', 'ServiceRequest', 'Appointment', 'Procedure', 'Task', 'SupplyDelivery'] as const;
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const PAGE_TOKENS_KEPT = 200;
 

@@ -98,6 +98,39 @@ export function ormMessage(order: ServiceRequest, patient: Patient, location: Lo
   ].join('\r');
 }
 
+/** One supply charged to a visit: FT1-2 transaction id, FT1-7 the item as coded in the charge master, FT1-10 how many. */
+export interface Charge {
+  transactionId: string;
+  code: string;
+  display: string;
+  /** CWE.3 coding system of the item code, as the charge master names it */
+  system: string;
+  quantity: number;
+}
+
+/**
+ * DFT^P03 post detail financial transaction (6.4.3): one FT1 per supply used, FT1-6 'CG' charge (table 0017),
+ * FT1-4 when, FT1-16 where (PL), FT1-25 the procedure it was used in; what a billing interface sends after a case.
+ */
+export function dftMessage(charges: Charge[], appointment: Appointment, patient: Patient, location: Location, controlId: string, at = new Date().toISOString()): string {
+  // FT1-4 transaction date: when the supplies were used, i.e. now, when the case is charged
+  const when = hl7Timestamp(at);
+  const ft1 = (charge: Charge, index: number) => {
+    const fields = Array.from({ length: 26 }, () => '');
+    fields[0] = 'FT1';
+    fields[1] = String(index + 1);
+    fields[2] = text(charge.transactionId);
+    fields[4] = when;
+    fields[6] = 'CG';
+    fields[7] = `${text(charge.code)}^${text(charge.display)}^${text(charge.system)}`;
+    fields[10] = String(charge.quantity);
+    fields[16] = pointOfCare(location);
+    fields[25] = coded(appointment.serviceType?.[0]);
+    return fields.join('|');
+  };
+  return [msh('DFT^P03^DFT_P03', controlId, at), `EVN|P03|${hl7Timestamp(at)}`, pid(patient), `PV1|1|O|${pointOfCare(location)}`, ...charges.map(ft1)].join('\r');
+}
+
 /** One MLLP connection to Carelane (opened on first use); messages go one at a time, each waiting for its ACK. */
 export class Hl7Sender {
   readonly exchanges: Hl7Exchange[] = [];

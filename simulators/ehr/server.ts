@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Appointment, Location, Patient, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { FHIR_JSON, fhirApi, outcome } from './fhir-api.ts';
-import { Hl7Sender, ormMessage, siuMessage, type Hl7Endpoint, type Hl7Exchange, type ScheduleTrigger } from './hl7-sender.ts';
+import { dftMessage, Hl7Sender, ormMessage, siuMessage, type Charge, type Hl7Endpoint, type Hl7Exchange, type ScheduleTrigger } from './hl7-sender.ts';
 import { defaultScenario, type EhrScenario } from './scenario.ts';
 import { ResourceStore } from './store.ts';
 import { SubscriptionNotifier, type SentNotification, type SubscriptionSettings } from './subscriptions.ts';
@@ -60,6 +60,8 @@ export interface EhrSimulator {
   sendSchedule(trigger: ScheduleTrigger, appointmentId: string): Promise<Hl7Exchange>;
   /** sends the ORM^O01 of a ServiceRequest over MLLP */
   sendOrder(serviceRequestId: string): Promise<Hl7Exchange>;
+  /** sends the DFT^P03 charges of the supplies an Appointment's procedure used, over MLLP */
+  sendCharges(appointmentId: string, charges: Charge[]): Promise<Hl7Exchange>;
   /** resolves once every queued notification was sent or given up */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -173,6 +175,12 @@ export async function startEhrSimulator(options: EhrSimulatorOptions = {}): Prom
       const patient = current<Patient>('Patient', order.subject.reference?.split('/')[1] ?? '');
       const location = current<Location>('Location', order.locationReference?.[0]?.reference?.split('/')[1] ?? '');
       return sender.send(ormMessage(order, patient, location, sender.controlId()));
+    },
+    sendCharges: async (appointmentId, charges) => {
+      const sender = requireHl7();
+      const appointment = current<Appointment>('Appointment', appointmentId);
+      const { patient, location } = appointmentParties(appointment);
+      return sender.send(dftMessage(charges, appointment, patient, location, sender.controlId()));
     },
     idle: async () => {
       await Promise.all(notifiers.map((n) => n.idle()));

@@ -50,6 +50,12 @@ export interface SupplierSimulatorOptions {
   slowMs?: number;
   now?: () => Date;
   /**
+   * The first ISA13/GS06 it sends (default 1). A real partner never reuses one (X12.5: a reused ISA13 with new
+   * content is refused with TA1 025), so a simulator restarted against a receiver that remembers what it got
+   * must start above what it sent before.
+   */
+  firstControlNumber?: number;
+  /**
    * The REST profile (docs/supplier-rest.md): orders that came in as JSON are answered with signed JSON events
    * posted to `callbackUrl` (Carelane's /supplier-rest/<id>/events) instead of X12; `verifySecret` is the
    * secret Carelane signs purchase orders with (an order with a bad signature gets 401).
@@ -83,7 +89,7 @@ export async function startSupplierSimulator(options: SupplierSimulatorOptions):
   const profile = options.profile;
   const now = options.now ?? (() => new Date());
   let fault: SupplierFault = options.fault ?? 'none';
-  let nextControl = 1;
+  let nextControl = options.firstControlNumber ?? 1;
   const answered = new Map<string, string>();
   const timers = new Set<Promise<void>>();
   const sockets = new Set<Socket>();
