@@ -8,6 +8,8 @@ import { createTestDatabase, embeddedTarget, type TestDatabase } from './support
 const ADMIN = 'admin-secret-7f3c9e1b2d4a6f80';
 const TOKENIZATION_SECRET = 'tokenization-secret-a1b2c3d4e5f60718293a';
 const PER_MINUTE = 20;
+const QUERY_KEY_VALUE = 'query-key-5b7d9f1a3c';
+const HEADER_TOKEN_VALUE = 'header-token-0e2c4a6b8d';
 
 describe('API hardening', () => {
   let db: TestDatabase;
@@ -28,8 +30,10 @@ describe('API hardening', () => {
         'mllp: { enabled: false }',
         `auth: { adminToken: "\${env:ADMIN_SECRET}", rateLimit: { perMinute: ${PER_MINUTE} } }`,
         'governance: { tokenization: { keys: [{ id: k1, secret: "${env:PTK_SECRET}" }], activeKeyId: k1 } }',
+        // a secret under keys that do not look secret: shown as its reference, never its value
+        'endpoints: { partner-api: { url: "https://partner.example/orders?key=${env:QUERY_KEY}", headers: { Authorization: "Bearer ${env:HEADER_TOKEN}" } } }',
       ].join('\n'),
-      { DATABASE_URL: db.url, ADMIN_SECRET: ADMIN, PTK_SECRET: TOKENIZATION_SECRET },
+      { DATABASE_URL: db.url, ADMIN_SECRET: ADMIN, PTK_SECRET: TOKENIZATION_SECRET, QUERY_KEY: QUERY_KEY_VALUE, HEADER_TOKEN: HEADER_TOKEN_VALUE },
     );
     // the real logger (with its redaction), at the most talkative level, writing into an array
     const log = createLogger('trace', { write: (line: string) => void logLines.push(line) });
@@ -71,6 +75,16 @@ describe('API hardening', () => {
     expect((await call('/api/v1/tokens', ADMIN, { method: 'POST', body: { name: 'y'.repeat(1000 * 1000), role: 'viewer' } })).status).toBe(400);
   });
 
+  it('exports the running configuration without any secret: secret-named keys as [set], other references as written', async () => {
+    const exported = await call('/api/v1/config', ADMIN);
+    expect(exported.status).toBe(200);
+    const text = await exported.text();
+    for (const secret of [ADMIN, TOKENIZATION_SECRET, QUERY_KEY_VALUE, HEADER_TOKEN_VALUE]) expect(text).not.toContain(secret);
+    const { config } = JSON.parse(text) as { config: { endpoints: Record<string, { url: string; headers: Record<string, string> }>; auth: { adminToken: string } } };
+    expect(config.endpoints['partner-api']).toMatchObject({ url: 'https://partner.example/orders?key=${env:QUERY_KEY}', headers: { Authorization: 'Bearer ${env:HEADER_TOKEN}' } });
+    expect(config.auth.adminToken).toBe('[set]');
+  });
+
   it('never writes configured secrets, issued tokens or re-identified identifiers to the log', async () => {
     const created = (await (await call('/api/v1/tokens', ADMIN, { method: 'POST', body: { name: 'feed-2', role: 'system' } })).json()) as { token: string };
     await call('/api/v1/inbound/ehr', created.token, { method: 'POST', body: { patient: 'MRN-SECRET-1' } });
@@ -81,7 +95,7 @@ describe('API hardening', () => {
 
     expect(logLines.length).toBeGreaterThan(5); // the requests above were logged
     const log = logLines.join('');
-    for (const secret of [ADMIN, TOKENIZATION_SECRET, created.token, 'MRN-SECRET-1', 'MRN-SECRET-2']) expect(log).not.toContain(secret);
+    for (const secret of [ADMIN, TOKENIZATION_SECRET, QUERY_KEY_VALUE, HEADER_TOKEN_VALUE, created.token, 'MRN-SECRET-1', 'MRN-SECRET-2']) expect(log).not.toContain(secret);
   });
 });
 
@@ -95,5 +109,14 @@ describe('showing the configuration', () => {
     const shown = JSON.stringify(redactedConfig(config));
     for (const secret of [ADMIN, TOKENIZATION_SECRET, 'db-password-123']) expect(shown).not.toContain(secret);
     expect(shown).toContain('"activeKeyId":"k1"');
+    expect(shown).toContain('"url":"${env:DB}"');
+  });
+
+  it('hides a referenced value in a copy of the configuration too', async () => {
+    const { redactedConfig } = await import('../src/config/index.ts');
+    const config = parseConfigText('endpoints: { hook: { url: "https://hook.example/${env:HOOK_PATH}" } }\n', { HOOK_PATH: 'hook-path-secret-77' });
+    const copy = structuredClone(config);
+    expect(copy.endpoints.hook!.url).toBe('https://hook.example/hook-path-secret-77');
+    expect(JSON.stringify(redactedConfig(copy))).toContain('https://hook.example/${env:HOOK_PATH}');
   });
 });

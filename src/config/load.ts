@@ -30,6 +30,13 @@ export interface ConfigEnvironment {
 const SECRET_KEY = /(password|secret|token|apikey|api_key|credentials|privatekey)$/i;
 const REFERENCE = /\$\{(env|file):([^}]+)\}/g;
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:[^/@]+@/i;
+// What each `${env:…}`/`${file:…}` reference resolved to, so redactedConfig shows the reference instead of the
+// value wherever it was used — also under keys that do not look secret (an endpoint's `headers.Authorization`,
+// a token in a URL's query). Per config object, and by value for copies of a config (>= 8 characters, so a
+// referenced port number is not hunted through every string).
+const referencesByConfig = new WeakMap<object, Map<string, string>>();
+const referencedValues = new Map<string, string>();
+const PATH_SEPARATOR = '\u0000';
 
 export function resolveConfigPath(explicit: string | undefined, env: ConfigEnvironment): string | undefined {
   return explicit ?? env.CARELANE_CONFIG ?? (existsSync('carelane.yaml') ? 'carelane.yaml' : undefined);
@@ -59,7 +66,8 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
     throw new ConfigError(origin, ['top level: expected a mapping of keys (server, engine, endpoints, ...)']);
   }
   const problems: string[] = [];
-  const resolved = resolveSecrets(raw, [], env, baseDir, problems) as Record<string, unknown>;
+  const references = new Map<string, string>();
+  const resolved = resolveSecrets(raw, [], env, baseDir, problems, references) as Record<string, unknown>;
   applyEnvironmentOverrides(resolved, env);
   const withDefaults = Value.Default(ConfigSchema, resolved) as Record<string, unknown>;
   // Value.Default does not descend into records (lanes, endpoints, jobs): fill each entry itself.
@@ -82,6 +90,7 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
   }
   if (problems.length === 0) problems.push(...crossReferenceProblems(withDefaults as CarelaneConfig));
   if (problems.length > 0) throw new ConfigError(origin, problems);
+  referencesByConfig.set(withDefaults, references);
   return withDefaults as CarelaneConfig;
 }
 
@@ -179,14 +188,20 @@ function fillDefaults(config: Record<string, unknown>, at: string[], schema: TSc
  * (the same rule that forces references) becomes '[set]', and passwords in URLs are hidden.
  */
 export function redactedConfig(config: CarelaneConfig): unknown {
-  const redact = (value: unknown, key: string): unknown => {
-    if (Array.isArray(value)) return value.map((item) => redact(item, ''));
-    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+  const references = referencesByConfig.get(config);
+  const redact = (value: unknown, keyPath: string[]): unknown => {
+    const key = keyPath.at(-1) ?? '';
+    if (Array.isArray(value)) return value.map((item, index) => redact(item, [...keyPath, String(index)]));
+    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, [...keyPath, k])]));
     if (typeof value !== 'string') return value;
     if (SECRET_KEY.test(key)) return '[set]';
-    return value.replace(/\/\/[^@/]*@/, '//[credentials]@');
+    const written = references?.get(keyPath.join(PATH_SEPARATOR));
+    if (written !== undefined) return written;
+    let shown = value;
+    for (const [resolved, reference] of referencedValues) if (shown.includes(resolved)) shown = shown.replaceAll(resolved, reference);
+    return shown.replace(/\/\/[^@/]*@/, '//[credentials]@');
   };
-  return redact(config, '');
+  return redact(config, []);
 }
 
 function applyEnvironmentOverrides(config: Record<string, unknown>, env: ConfigEnvironment): void {
@@ -206,11 +221,11 @@ function applyEnvironmentOverrides(config: Record<string, unknown>, env: ConfigE
   if (env.LOG_LEVEL) section('logging').level = env.LOG_LEVEL;
 }
 
-function resolveSecrets(value: unknown, keyPath: string[], env: ConfigEnvironment, baseDir: string, problems: string[]): unknown {
-  if (Array.isArray(value)) return value.map((item, index) => resolveSecrets(item, [...keyPath, String(index)], env, baseDir, problems));
+function resolveSecrets(value: unknown, keyPath: string[], env: ConfigEnvironment, baseDir: string, problems: string[], references: Map<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((item, index) => resolveSecrets(item, [...keyPath, String(index)], env, baseDir, problems, references));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(value)) out[key] = resolveSecrets(child, [...keyPath, key], env, baseDir, problems);
+    for (const [key, child] of Object.entries(value)) out[key] = resolveSecrets(child, [...keyPath, key], env, baseDir, problems, references);
     return out;
   }
   if (typeof value !== 'string') return value;
@@ -225,19 +240,23 @@ function resolveSecrets(value: unknown, keyPath: string[], env: ConfigEnvironmen
     problems.push(`${key}: this URL contains a password; put the whole URL in \${env:NAME} or \${file:PATH}`);
     return value;
   }
-  return value.replace(REFERENCE, (_match, kind: string, name: string) => {
+  if (hasReference) references.set(keyPath.join(PATH_SEPARATOR), value);
+  return value.replace(REFERENCE, (reference: string, kind: string, name: string) => {
+    let resolved = '';
     if (kind === 'env') {
       const found = env[name];
       if (found === undefined) problems.push(`${key}: environment variable ${name} is not set`);
-      return found ?? '';
+      resolved = found ?? '';
+    } else {
+      const file = path.resolve(baseDir, name);
+      try {
+        resolved = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      } catch {
+        problems.push(`${key}: secret file ${file} cannot be read`);
+      }
     }
-    const file = path.resolve(baseDir, name);
-    try {
-      return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch {
-      problems.push(`${key}: secret file ${file} cannot be read`);
-      return '';
-    }
+    if (resolved.length >= 8) referencedValues.set(resolved, reference);
+    return resolved;
   });
 }
 
