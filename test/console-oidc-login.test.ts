@@ -9,6 +9,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { parseConfigText } from '../src/config/index.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { CONSOLE_DIST } from '../src/api/routes/console.ts';
+import { OidcLogin, OidcVerifier } from '../src/governance/index.ts';
 import { startOidcProvider, type RunningOidcProvider } from '../simulators/oidc/index.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 
@@ -141,6 +142,15 @@ auth: { oidc: { issuer: "${idp.issuer}", audience: ${AUDIENCE}, rolesClaim: real
     expect(plain.back.searchParams.get('error')).toBe('invalid_request');
     const elsewhere = await fetch(`${idp.issuer}/authorize?${new URLSearchParams({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: 'https://attacker.example/', scope: 'openid', state: 's', code_challenge: 'c', code_challenge_method: 'S256' })}`, { redirect: 'manual' });
     expect(elsewhere.status).toBe(400); // shown, never redirected to
+  });
+
+  it('says why sign-in is unavailable: the issuer unreachable, or its discovery document naming another issuer', async () => {
+    const unreachable = new OidcLogin({ issuer: 'http://127.0.0.1:9', clientId: CLIENT_ID, scopes: [] }, new OidcVerifier({ issuer: 'http://127.0.0.1:9', audience: AUDIENCE, rolesClaim: 'roles' }));
+    await expect(unreachable.options()).rejects.toMatchObject({ status: 502, message: expect.stringMatching(/^sign-in with the identity provider is unavailable: /) });
+    // the same provider under another name (localhost for 127.0.0.1): its document says which issuer it is (Discovery §4.3)
+    const alias = idp.issuer.replace('127.0.0.1', 'localhost');
+    const misnamed = new OidcLogin({ issuer: alias, clientId: CLIENT_ID, scopes: [] }, new OidcVerifier({ issuer: alias, audience: AUDIENCE, rolesClaim: 'roles' }));
+    await expect(misnamed.options()).rejects.toMatchObject({ status: 502, message: expect.stringContaining(`names the issuer "${idp.issuer}", not "${alias}"`) });
   });
 
   describe('in a browser', () => {
