@@ -58,6 +58,19 @@ describe('token management API', () => {
     expect((await verifyAuditChain(db.pool)).ok).toBe(true);
   });
 
+  it('refuses a token once its expiry has passed, and records when a token was last used', async () => {
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    const { token } = (await (await call('/api/v1/tokens', ADMIN, { method: 'POST', body: { name: 'short-lived', role: 'viewer', expiresAt } })).json()) as { token: string };
+    expect((await call('/api/v1/messages', token)).status).toBe(200);
+    const used = (await (await call('/api/v1/tokens', ADMIN)).json()) as { tokens: Array<{ name: string; lastUsedAt: string | null }> };
+    expect(used.tokens.find((t) => t.name === 'short-lived')?.lastUsedAt).not.toBeNull();
+    // the hour passes
+    await db.pool.query(`update carelane.api_tokens set expires_at = now() - interval '1 second' where name = 'short-lived'`);
+    const expired = await call('/api/v1/messages', token);
+    expect(expired.status).toBe(401);
+    expect(expired.headers.get('www-authenticate')).toContain('invalid_token');
+  });
+
   it('refuses unknown roles, expiry in the past, and other roles than admin', async () => {
     expect((await call('/api/v1/tokens', ADMIN, { method: 'POST', body: { name: 'x', role: 'superuser' } })).status).toBe(400);
     expect((await call('/api/v1/tokens', ADMIN, { method: 'POST', body: { name: 'x', role: 'viewer', expiresAt: '2001-01-01T00:00:00Z' } })).status).toBe(400);
