@@ -143,6 +143,7 @@ export async function afterPurchaseCreate(env: Env, model: string, row: Row): Pr
       amount_total: lines.reduce((sum, line) => sum + Number(line.product_qty) * Number(line.price_unit ?? 0), 0),
       date_order: row.date_order || odooNow(),
     });
+    for (const line of lines) if (!line.date_planned) await env.update('purchase.order.line', line, { date_planned: await plannedDate(env, row, line) });
   }
   if (model === 'account.move') {
     const lines = await billLinesOf(env, row);
@@ -156,6 +157,20 @@ export async function afterPurchaseCreate(env: Env, model: string, row: Row): Pr
     });
     await recomputeQtyInvoiced(env, lines);
   }
+}
+
+/**
+ * purchase.order.line _get_date_planned(seller) [K]: the order date plus the vendor's lead time (`delay` days of
+ * the product.supplierinfo row of this vendor and product), the order date itself when the vendor has none.
+ */
+async function plannedDate(env: Env, order: Row, line: Row): Promise<string> {
+  const [product] = await env.browse('product.product', [Number(line.product_id)]);
+  const sellers = [...(await env.rows('product.supplierinfo')).values()].filter(
+    (info) => info.partner_id === order.partner_id && (info.product_id === line.product_id || (!info.product_id && info.product_tmpl_id === product?.product_tmpl_id)),
+  );
+  const delay = sellers.length > 0 ? Math.min(...sellers.map((info) => Number(info.delay ?? 0))) : 0;
+  const ordered = Date.parse(`${String(order.date_order || odooNow()).replace(' ', 'T')}Z`);
+  return new Date(ordered + delay * 86_400_000).toISOString().slice(0, 19).replace('T', ' ');
 }
 
 /** A written bill line may change its PO line's invoiced quantity; a PO line's new quantity changes its receipt. */
