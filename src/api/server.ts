@@ -134,12 +134,12 @@ export async function buildApi(context: ApiContext, log: Logger, tls?: ApiTls): 
     transactionRoutes(api, context);
     receiptRoutes(api, context);
     invoiceMatchRoutes(api, context);
+    costAllocationRoutes(api, context);
     kpiRoutes(api, context);
     configRoutes(api, context);
     operationsRoutes(api, context);
     kpiHistoryRoutes(api, context);
     await api.register(crosswalkRoutes(context));
-    costAllocationRoutes(api, context);
     await api.register(async (inbound) => {
       // Inbound messages are stored byte for byte whatever they claim to be (even broken JSON): the route
       // step validates them later, so a bad one is parked with its evidence instead of bounced unrecorded.

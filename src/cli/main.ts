@@ -11,6 +11,7 @@ import { inTransaction } from '../store/database.ts';
 import type { AuditCheckpoint } from '../governance/audit.ts';
 import { printTable, withDatabase } from './database.ts';
 import { crosswalkCommands } from './crosswalks.ts';
+import { closeCostPeriods, costPeriods } from '../flows/finance/index.ts';
 
 const integer = (value: string): number => {
   const n = Number(value);
@@ -21,6 +22,10 @@ const date = (value: string): Date => {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('expected a date such as 2026-11-24T10:00:00Z');
   return d;
+};
+const day = (value: string) => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) throw new InvalidArgumentError('expected a day such as 2026-11-24');
+  return value;
 };
 const collect = (value: string, previous: number[] = []) => [...previous, integer(value)];
 const checkpointArgument = (value: string): AuditCheckpoint => {
@@ -210,6 +215,33 @@ program
       if (!result.ok) throw new Error(`audit trail BROKEN at entry ${result.firstBrokenId}: ${result.problem}`);
       console.log(`audit trail intact (${result.entries} entries${options.checkpoint ? `, checkpoint ${options.checkpoint.id} matches` : ''})`);
       if (result.head) console.log(`head ${result.head.id}:${result.head.hash} (keep it outside the database; pass it as --checkpoint next time)`);
+    });
+  });
+
+const costs = program.command('costs').description('cost allocation of supplies used (docs/finance.md)');
+costs
+  .command('close')
+  .description('close every day before today (flows.costAllocation.timeZone) and queue its journal entries for Odoo; a running Carelane posts them')
+  .action(async () => {
+    await withDatabase(configPath(), async (database, loaded) => {
+      const result = await closeCostPeriods(database.pool, loaded.config.flows, Object.keys(loaded.config.odoo.connections), cliActor());
+      for (const closed of result.closed) console.log(`${closed.odooConnection}: closed ${closed.from === closed.to ? closed.from : `${closed.from} to ${closed.to}`}`);
+      console.log(`${result.entries.length} journal entr${result.entries.length === 1 ? 'y' : 'ies'} queued for posting`);
+    });
+  });
+costs
+  .command('periods')
+  .description('utilization per period and department: used, posted, reconciled')
+  .option('--connection <name>', 'Odoo connection')
+  .option('--from <day>', 'first day, YYYY-MM-DD', day)
+  .option('--to <day>', 'last day, YYYY-MM-DD', day)
+  .option('--limit <n>', 'how many rows', integer, 100)
+  .option('--json', 'print JSON')
+  .action(async (options: { connection?: string; from?: string; to?: string; limit: number; json?: boolean }) => {
+    await withDatabase(configPath(), async (database) => {
+      const rows = await costPeriods(database.pool, { ...(options.connection ? { odooConnection: options.connection } : {}), ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}), limit: options.limit });
+      if (options.json) console.log(JSON.stringify(rows, null, 2));
+      else printTable(rows as unknown as Array<Record<string, unknown>>, ['odooConnection', 'period', 'departmentAccountId', 'closed', 'events', 'lateEvents', 'quantity', 'amount', 'moveName', 'reconciled']);
     });
   });
 
