@@ -2,7 +2,7 @@ import http from 'node:http';
 import type pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { LoadedConfig } from './config/index.ts';
+import { redactedConfig, type LoadedConfig } from './config/index.ts';
 import type { CarelaneConfig, FhirSettings } from './config/schema.ts';
 import type { InboundSink } from './contracts/inbound.ts';
 import { permanentError } from './contracts/errors.ts';
@@ -21,6 +21,7 @@ import { PgMasterDataLookup } from './flows/master-data/crosswalks.ts';
 import { masterDataSyncHandler, requestSync, syncPlanFrom } from './flows/master-data/index.ts';
 import { CANONICAL_CONTRACTS, seedCanonicalContracts } from './contracts/canonical/index.ts';
 import { PatientTokenizer, seedAdminToken, SlaMonitor, slaCheckJob } from './governance/index.ts';
+import { recordConfiguration } from './governance/config-audit.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { circuitStates, openExceptionCounts, queueDepth } from './store/browse.ts';
@@ -138,6 +139,12 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     });
     const onSettled = hl7ApplicationAcks({ returnAddresses });
     const engine = new Engine({ config, pool: database.pool, databaseUrl: database.url, registry, log, metrics, onSettled });
+    // a changed carelane.yaml is a config change in the audit trail (redacted: references, never secrets); the
+    // node's own id is who loaded it, not configuration, so nodes of one deployment do not take turns "changing" it
+    const shownConfig = redactedConfig(config) as { engine: Record<string, unknown> };
+    delete shownConfig.engine.nodeId;
+    const configChange = await recordConfiguration(database.pool, shownConfig, { node: engine.nodeId, origin: loaded.origin });
+    if (configChange?.previousHash) log.info({ changed: configChange.changed.slice(0, 20), hash: configChange.hash }, 'configuration changed since the last start (audited)');
     await engine.start();
     ingest.setLocalWake((lane) => engine.wakeLane(lane));
     stops.unshift(async () => {
