@@ -80,6 +80,7 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
   fillDefaults(withDefaults, ['auth', 'oidc'], OidcSchema);
   fillDefaults(withDefaults, ['server', 'tls'], ServerTlsSchema);
   fillDefaults(withDefaults, ['mllp', 'tls'], TlsFilesSchema);
+  fillDefaults(withDefaults, ['x12', 'http', 'tls'], TlsFilesSchema);
   fillRecordDefaults(withDefaults, ['owners', 'flows'], OwnersSchema);
   fillRecordDefaults(withDefaults, ['owners', 'exceptions'], ExceptionOwnersSchema);
   mergeExceptionOwnerDefaults(withDefaults);
@@ -132,7 +133,7 @@ function crossReferenceProblems(config: CarelaneConfig): string[] {
     // The listener's notification route is /fhir/notify/<source>: a source named notify could not take webhooks.
     if (id === 'notify') problems.push(`fhir.sources.${index}.id: "notify" is reserved (POST /fhir/notify/<source> is the notification route)`);
   });
-  for (const [at, tls] of [['server.tls', config.server.tls], ['mllp.tls', config.mllp.tls]] as const) {
+  for (const [at, tls] of [['server.tls', config.server.tls], ['mllp.tls', config.mllp.tls], ['x12.http.tls', config.x12.http.tls]] as const) {
     if (tls?.requestClientCert && !tls.ca) problems.push(`${at}.ca: required when requestClientCert is true (the CAs client certificates must be signed by)`);
   }
   if (config.server.tls && config.server.tls.clients.length > 0 && !config.server.tls.requestClientCert) {
@@ -150,10 +151,13 @@ function mergeExceptionOwnerDefaults(config: Record<string, unknown>): void {
 
 /** TLS file paths are relative to the config file, like ${file:} references. */
 function resolveTlsPaths(config: Record<string, unknown>, baseDir: string): void {
-  for (const section of ['server', 'mllp']) {
-    const tls = (config[section] as { tls?: Record<string, unknown> } | undefined)?.tls;
-    if (!tls) continue;
-    for (const key of ['cert', 'key', 'ca']) if (typeof tls[key] === 'string') tls[key] = path.resolve(baseDir, tls[key]);
+  const listeners = [
+    (config.server as { tls?: Record<string, unknown> } | undefined)?.tls,
+    (config.mllp as { tls?: Record<string, unknown> } | undefined)?.tls,
+    (config.x12 as { http?: { tls?: Record<string, unknown> } } | undefined)?.http?.tls,
+  ];
+  for (const tls of listeners) {
+    if (tls) for (const key of ['cert', 'key', 'ca']) if (typeof tls[key] === 'string') tls[key] = path.resolve(baseDir, tls[key]);
   }
   const destinations = (config.hl7v2 as { destinations?: Record<string, { tls?: Record<string, unknown> }> } | undefined)?.destinations ?? {};
   for (const destination of Object.values(destinations)) {
