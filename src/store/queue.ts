@@ -351,11 +351,18 @@ export async function closeIdleEndpoint(db: Queryable, endpoint: string): Promis
 
 // ---- message status follows its deliveries ----
 
+/** The advisory lock namespace (first key) of message settlement. */
+const SETTLE_LOCK_NAMESPACE = 0x5e771e;
+
 /**
  * Sets a message processed once none of its deliveries is unfinished and none failed (failed if one did).
  * Returns the message's type and new status when it settled, for the processed/failed metrics.
  */
 export async function settleMessage(db: Queryable, messageId: number): Promise<{ messageType: string; contentType: string; status: 'processed' | 'failed' } | undefined> {
+  // Two deliveries of one message ending at the same moment, each in its own transaction, would each see the
+  // other still running and neither settle it. Settling is serialised per message: the second waits for the
+  // first to commit, and its next statement (a new snapshot under READ COMMITTED) sees the first delivery done.
+  await db.query('select pg_advisory_xact_lock($1::int, ($2::bigint % 2147483647)::int)', [SETTLE_LOCK_NAMESPACE, messageId]);
   const { rows } = await db.query<{ messageType: string; contentType: string; status: 'processed' | 'failed' }>(
     `update carelane.messages m
      set status = case when exists (select 1 from carelane.deliveries d where d.message_id = m.id and d.status = 'exception')
