@@ -145,6 +145,11 @@ const HEAP_BOUND_MB_PER_HOUR = 5;
 const rssFlat = rssSlope <= RSS_BOUND_MB_PER_HOUR;
 const heapFlat = heapSlope <= HEAP_BOUND_MB_PER_HOUR;
 const queueBounded = lastPeak <= firstPeak * 1.5 + 20;
+// Messages not settled (received/processing) must stay bounded too: a message whose deliveries all ended but
+// that never settled is a leak of its own (a lost settlement once kept DFT^P03 messages 'processing' for ever).
+const firstUnsettled = Math.max(...steady.slice(0, third).map((s) => s.unsettled));
+const lastUnsettled = Math.max(...steady.slice(-third).map((s) => s.unsettled));
+const unsettledBounded = lastUnsettled <= firstUnsettled * 1.5 + 20;
 
 console.log(`\nSoak: the demo network at one clinical event every ${intervalMs} ms (normal: 3000 ms) for ${minutes} min, a sample every ${sampleSeconds} s`);
 console.log(
@@ -158,7 +163,8 @@ console.log(`RSS slope ${rssSlope} MB/h (flat if ≤ ${RSS_BOUND_MB_PER_HOUR}): 
 console.log(`heap slope ${heapSlope} MB/h after GC (flat if ≤ ${HEAP_BOUND_MB_PER_HOUR}): ${heapFlat ? 'flat' : 'GROWING'}`);
 console.log(`queue depth: peak ${firstPeak} in the first third, ${lastPeak} in the last third: ${queueBounded ? 'bounded' : 'GROWING'}`);
 console.log(`open exceptions at the end: ${samples.at(-1)!.exceptions} (the driver's deliberate unknown codes and double bookings park as mapping_failure / duplicate_order)`);
-const verdict = rssFlat && heapFlat && queueBounded;
-console.log(`verdict: ${verdict ? 'no leak: RSS flat, heap flat, queue bounded' : 'NOT steady (see above)'}`);
-console.log(JSON.stringify({ name: 'soak', minutes, intervalMs, sampleSeconds, machine, samples, rssSlopeMbPerHour: rssSlope, heapSlopeMbPerHour: heapSlope, firstPeak, lastPeak, verdict }));
+console.log(`unsettled messages: peak ${firstUnsettled} in the first third, ${lastUnsettled} in the last third: ${unsettledBounded ? 'bounded' : 'GROWING'}`);
+const verdict = rssFlat && heapFlat && queueBounded && unsettledBounded;
+console.log(`verdict: ${verdict ? 'no leak: RSS flat, heap flat, queue and unsettled messages bounded' : 'NOT steady (see above)'}`);
+console.log(JSON.stringify({ name: 'soak', minutes, intervalMs, sampleSeconds, machine, samples, rssSlopeMbPerHour: rssSlope, heapSlopeMbPerHour: heapSlope, firstPeak, lastPeak, firstUnsettled, lastUnsettled, verdict }));
 if (!verdict) process.exitCode = 1;
