@@ -8,7 +8,7 @@ import type { InboundSink } from './contracts/inbound.ts';
 import { permanentError } from './contracts/errors.ts';
 import { readTlsFiles } from './config/tls.ts';
 import { buildApi } from './api/server.ts';
-import { Engine, HandlerRegistry, Ingest, routeStep } from './engine/index.ts';
+import { Engine, findRoute, HandlerRegistry, Ingest, routeStep } from './engine/index.ts';
 import { Scheduler, housekeepingJob, retentionJob } from './engine/scheduler.ts';
 import { webhookPostHandler } from './connectors/webhook/index.ts';
 import { odooConnections, odooHandlers } from './connectors/odoo/index.ts';
@@ -26,10 +26,11 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { circuitStates, openExceptionCounts, queueDepth } from './store/browse.ts';
 import { connect, type Database } from './store/database.ts';
+import { countPendingOnLane } from './store/messages.ts';
 import { startEmbeddedPostgres, takeOverShutdownSignals, type EmbeddedServer } from './store/embedded.ts';
 import { migrate } from './store/migrate.ts';
 import { payloadValidators } from './connectors/validators.ts';
-import { fhirHandlers, fhirServers, TASK_IDENTIFIER_SYSTEM } from './connectors/fhir/index.ts';
+import { fhirHandlers, fhirServers, startFhirPolling, TASK_IDENTIFIER_SYSTEM } from './connectors/fhir/index.ts';
 import { hl7ApplicationAcks, hl7SendHandler, type Hl7DestinationSettings } from './connectors/hl7v2/index.ts';
 import { readFileSync } from 'node:fs';
 import { cachedKpis, computeKpis, raiseMilestoneAlerts, registerKpiGauges } from './observability/kpis.ts';
@@ -123,7 +124,8 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     registry.register(supplierRestSendPoHandler(config.supplierRest.profiles));
     // EHR write-back: FHIR status / Task (fhir.servers) and HL7 v2 over MLLP (hl7v2.destinations).
     const fhirServerSettings = config.fhir.servers;
-    for (const handler of fhirHandlers(fhirServers(fhirServerSettings), { taskIdentifierSystem: (endpoint) => fhirServerSettings[endpoint]?.taskIdentifierSystem ?? TASK_IDENTIFIER_SYSTEM })) registry.register(handler);
+    const fhirClientFor = fhirServers(fhirServerSettings);
+    for (const handler of fhirHandlers(fhirClientFor, { taskIdentifierSystem: (endpoint) => fhirServerSettings[endpoint]?.taskIdentifierSystem ?? TASK_IDENTIFIER_SYSTEM })) registry.register(handler);
     const hl7Send = hl7SendHandler(hl7Destinations(config.hl7v2.destinations));
     registry.register(hl7Send);
     registry.register(routeStep(registry, payloadValidators));
@@ -287,12 +289,24 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       fhirUrl = fhir.url;
       stops.unshift(() => fhir.close());
     }
+    if (Object.values(fhirServerSettings).some((server) => server.poll)) {
+      // EHRs without subscriptions: their changes are searched by _lastUpdated on a schedule (docs/ehr.md "Polling").
+      const polling = startFhirPolling({ servers: fhirServerSettings, clientFor: fhirClientFor, pool: database.pool, sink: ingest, log, node: engine.nodeId, backlogFull: (source, type) => laneBacklogFull(config, database.pool, source, type) });
+      stops.unshift(() => polling.stop());
+    }
     log.info({ http: httpUrl, mllpPort, x12: x12Url, fhir: fhirUrl, origin: loaded.origin, node: engine.nodeId }, 'Carelane started');
     return { httpUrl, mllpPort, x12Url, fhirUrl, database, engine, api, tokenizer, log, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** Whether new inbound of this source and type would go to a lane above its backlog limit (as POST /api/v1/inbound refuses it). */
+async function laneBacklogFull(config: CarelaneConfig, pool: pg.Pool, source: string, messageType: string): Promise<boolean> {
+  const route = findRoute(config.routes, source, messageType);
+  const limit = route ? config.engine.lanes[route.lane]?.maxBacklog ?? 0 : 0;
+  return route !== undefined && limit > 0 && (await countPendingOnLane(pool, route.lane)) >= limit;
 }
 
 /** MLLP destinations with their TLS files read now, so a missing file stops start-up naming its key. */

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { X12PartnerProfileSchema } from '../connectors/x12/partner-profile.ts';
 import { SupplierRestProfileSchema } from '../connectors/supplier-rest/profile.ts';
+import { FhirPollSchema } from '../connectors/fhir/poll-settings.ts';
 
 // The whole of carelane.yaml. Defaults live here so `config check`, the docs and the running engine agree.
 // Secrets are never literal values: see SECRET_KEYS in load.ts.
@@ -313,7 +314,8 @@ export const SupplierChannelSchema = Type.Object(
   Strict,
 );
 
-// A FHIR server Carelane writes status back to (src/connectors/fhir/servers.ts); credentials only as secret references.
+// A FHIR server Carelane writes status back to (src/connectors/fhir/servers.ts) and, with `poll`, reads changes from
+// (src/connectors/fhir/poller.ts); credentials only as secret references.
 export const FhirServerSchema = Type.Object(
   {
     url: Type.String({ minLength: 1, description: "the EHR's FHIR service base URL, e.g. https://ehr.example.org/fhir/R4" }),
@@ -337,6 +339,7 @@ export const FhirServerSchema = Type.Object(
     ),
     timeoutMs: Type.Integer({ minimum: 100, default: 30_000 }),
     taskIdentifierSystem: Type.Optional(Type.String({ minLength: 1, description: 'Task.identifier.system of the Tasks Carelane creates; default urn:carelane:task-key' })),
+    poll: Type.Optional(FhirPollSchema),
   },
   Strict,
 );

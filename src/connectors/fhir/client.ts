@@ -31,6 +31,12 @@ export interface CreateResult<T extends Resource> {
   versionId: string | undefined;
 }
 
+export interface SearchPage {
+  bundle: Bundle;
+  /** the answer's Date header; undefined when absent or unreadable */
+  serverDate: Date | undefined;
+}
+
 export interface UpdateResult<T extends Resource> {
   /** the stored resource when the server returned it (Prefer: return=representation), else what we sent */
   resource: T;
@@ -71,13 +77,22 @@ export class FhirClient {
    * (search.html "Paging"): the next page is fetched only when the caller asks for it.
    */
   async *searchPages(type: string, params?: SearchParams, signal?: AbortSignal): AsyncGenerator<Bundle> {
+    for await (const page of this.searchResponses(type, params, signal)) yield page.bundle;
+  }
+
+  /**
+   * searchPages with what the HTTP answer says besides the Bundle: the server's clock (the Date header, RFC 9110
+   * 6.6.1: when the answer was generated), which a poller compares meta.lastUpdated against.
+   */
+  async *searchResponses(type: string, params?: SearchParams, signal?: AbortSignal): AsyncGenerator<SearchPage> {
     let url: URL | undefined = this.typeUrl(type);
     for (const [name, value] of entries(params)) url.searchParams.append(name, value);
     while (url) {
       const response = await this.request('GET', url, `search ${type}`, { signal });
+      const date = Date.parse(response.headers.get('date') ?? '');
       const bundle = (await response.json()) as Bundle;
       if (bundle.resourceType !== 'Bundle') throw permanentError(`search ${type} answered a ${String(bundle.resourceType)}, not a Bundle`, { code: 'fhir_not_a_bundle' });
-      yield bundle;
+      yield { bundle, serverDate: Number.isFinite(date) ? new Date(date) : undefined };
       url = this.nextPage(bundle);
     }
   }

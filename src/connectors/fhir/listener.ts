@@ -1,14 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Resource } from '@medplum/fhirtypes';
 import { CarelaneError, permanentError } from '../../contracts/errors.ts';
 import type { InboundMessage, InboundSink } from '../../contracts/inbound.ts';
 import { correlationIdFrom } from '../../observability/correlation.ts';
 import { operationOutcome } from './operation-outcome.ts';
 import type { R4Definitions } from './r4-definitions.ts';
 import { parseSubscriptionNotification, type SubscriptionNotification } from './subscription-notification.ts';
-import { validateResource, type ValidationIssue } from './validate.ts';
+import { invalidResource, readResourceValue, type Refusal } from './inbound-resource.ts';
+import { validateResource } from './validate.ts';
 
 /**
  * FHIR inbound over HTTP, persist-then-answer like the X12 listener (DESIGN.md principle 1):
@@ -107,14 +107,6 @@ function secretMatches(given: string | string[] | undefined, accepted: readonly 
   return matched;
 }
 
-interface Refusal {
-  messageType: string;
-  reason: string;
-  code: 'invalid' | 'structure' | 'required' | 'value' | 'too-long' | 'processing';
-  diagnostics: string;
-  expression?: string;
-}
-
 async function receive(body: Buffer, oversize: boolean, target: Route, correlationId: string, options: FhirListenerOptions, res: http.ServerResponse): Promise<void> {
   const source = `fhir:${target.source}`;
   const read = oversize ? oversizeRefusal(target, options) : readBody(body, target, options.definitions);
@@ -199,38 +191,9 @@ function readNotification(body: Buffer, definitions: R4Definitions | undefined):
 }
 
 function readResource(body: Buffer, type: string, definitions: R4Definitions | undefined): Read {
-  const messageType = `FHIR_${type}`;
   const parsed = parseJson(body);
-  if ('refusal' in parsed) return { refusal: { ...parsed.refusal, messageType } };
-  const resource = parsed.value as Partial<Resource> | null;
-  if (typeof resource !== 'object' || resource === null || resource.resourceType !== type) {
-    const given = typeof resource === 'object' && resource !== null ? resource.resourceType : undefined;
-    const diagnostics = `the body is a ${JSON.stringify(given ?? null)}, this endpoint takes ${type}`;
-    return { refusal: { messageType, reason: `fhir_wrong_type: ${diagnostics}`, code: 'invalid', diagnostics, expression: 'resourceType' } };
-  }
-  const issues = validateResource(resource, definitions).issues;
-  if (issues.length) return { refusal: invalidResource(messageType, issues) };
-  const versionId = resource.meta?.versionId;
-  return {
-    message: {
-      messageType,
-      // id + versionId names one version of one resource (http.html "vread"): a resend is a duplicate, a new
-      // version is new. Without a versionId the content hash decides: the same id may carry new content.
-      ...(resource.id && versionId ? { externalId: `${type}/${resource.id}/_history/${versionId}` } : {}),
-      // Versions of one resource are processed in order; different resources need not wait for each other.
-      orderingKey: resource.id ? `${type}/${resource.id}` : null,
-    },
-  };
-}
-
-function invalidResource(messageType: string, issues: ValidationIssue[], prefix?: string): Refusal {
-  // Validation paths start with the resource type (`SupplyRequest.quantity`); inside a Bundle the element
-  // is `Bundle.entry[1].resource.quantity` (FHIRPath).
-  const at = (path: string) => (prefix ? `${prefix}${path.includes('.') ? path.slice(path.indexOf('.')) : ''}` : path);
-  const first = issues[0]!;
-  const listed = issues.slice(0, 10).map((i) => `${at(i.path)}: ${i.message}`).join('; ');
-  const code = first.code === 'required' ? 'required' : first.code === 'value' ? 'value' : 'structure';
-  return { messageType, reason: `fhir_invalid_resource: ${listed}`, code, diagnostics: listed, expression: at(first.path) };
+  if ('refusal' in parsed) return { refusal: { ...parsed.refusal, messageType: `FHIR_${type}` } };
+  return readResourceValue(parsed.value, type, definitions);
 }
 
 function outcomeOf(code: Parameters<typeof operationOutcome>[0][number]['code'], diagnostics: string, expression?: string) {
