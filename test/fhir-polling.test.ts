@@ -254,6 +254,24 @@ describe('FHIR polling against the EHR simulator', () => {
     expect(rows.every((r) => r.duplicate_count === 0)).toBe(true);
   });
 
+  it('stops without moving the cursor once another process has taken its lease over', async () => {
+    const ehr = await emptyEhr();
+    for (let n = 1; n <= 4; n++) ehr.store.put(supply(n));
+    const source = 'fhir:poll-taken';
+    const log: Exchange[] = [];
+    const inner = recordingFetch(log);
+    // after the first page is read, the lease passes to another holder (as when ours ran out while we stalled)
+    const stalling: typeof fetch = async (input, init) => {
+      const response = await inner(input, init);
+      if (log.length === 1) await db.pool.query(`update carelane.fhir_poll_cursors set lease_holder = 'other-node' where source = $1`, [source]);
+      return response;
+    };
+    expect(await pollResourceType(poller(ehr, { source, fetch: stalling }), 'SupplyRequest')).toMatchObject({ stopped: 'lease_lost', pages: 1 });
+    expect((await readCursors(db.pool, source))[0]).toMatchObject({ lastUpdated: null });
+    const { rows } = await db.pool.query<{ lease_holder: string }>('select lease_holder from carelane.fhir_poll_cursors where source = $1', [source]);
+    expect(rows[0]!.lease_holder).toBe('other-node');
+  });
+
   it('leaves a cursor another process holds alone', async () => {
     const ehr = await emptyEhr();
     ehr.store.put(supply(1));

@@ -119,7 +119,8 @@ export class FhirClient {
    * again: handlers must be idempotent (they are: inbound messages deduplicate on id + versionId).
    * Caveat (search.html gives no read-consistency guarantee): a resource committed after the poll with a
    * lastUpdated equal to or below the returned cursor is not seen; servers that assign lastUpdated at commit
-   * time do not produce that case.
+   * time do not produce that case. The scheduled poller (poller.ts) keeps its cursor in PostgreSQL and covers
+   * those cases (`ge` with the boundary's versions remembered, a settle time); this is the one-shot form.
    */
   async pollChanges<T extends Resource = Resource>(
     type: T['resourceType'],

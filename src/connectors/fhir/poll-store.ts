@@ -40,6 +40,15 @@ export async function saveCursor(pool: pg.Pool, lease: PollLease, cursor: PollCu
   return rowCount === 1;
 }
 
+/** Extends the lease without touching the cursor; false when the lease was lost. */
+export async function renewLease(pool: pg.Pool, lease: PollLease): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    'update carelane.fhir_poll_cursors set lease_until = now() + make_interval(secs => $4) where source = $1 and resource_type = $2 and lease_holder = $3',
+    [lease.source, lease.resourceType, lease.holder, lease.seconds],
+  );
+  return rowCount === 1;
+}
+
 export async function releaseCursor(pool: pg.Pool, lease: PollLease): Promise<void> {
   await pool.query(
     'update carelane.fhir_poll_cursors set lease_holder = null, lease_until = null where source = $1 and resource_type = $2 and lease_holder = $3',

@@ -9,7 +9,7 @@ import type { FhirClient, SearchPage } from './client.ts';
 import { readResourceValue, resourceVersionKey } from './inbound-resource.ts';
 import { instantNanos, PollWindow, type PolledVersion } from './poll-cursor.ts';
 import type { FhirPollSettings } from './poll-settings.ts';
-import { claimCursor, releaseCursor, saveCursor, type PollLease } from './poll-store.ts';
+import { claimCursor, releaseCursor, renewLease, saveCursor, type PollLease } from './poll-store.ts';
 import type { R4Definitions } from './r4-definitions.ts';
 
 /**
@@ -88,6 +88,9 @@ export async function pollResourceType(options: FhirPollerOptions, resourceType:
         const cursor = window.checkpoint(false);
         if (!(await saveCursor(pool, lease, cursor, false))) return { ...run, stopped: 'lease_lost' };
         run.cursor = cursor.lastUpdated;
+      } else if (!(await renewLease(pool, lease))) {
+        // Unsorted: nothing to save before the last page, but the lease must outlive a long search.
+        return { ...run, stopped: 'lease_lost' };
       }
       // Asked between pages, so a full lane costs no page read for nothing; the next run starts here.
       if (page.bundle.link?.some((l) => l.relation === 'next') && (await options.backlogFull?.(messageType))) {
