@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { appendAudit, verifyAuditChain } from '../src/governance/index.ts';
+import { purgeExpiredMessages } from '../src/governance/retention.ts';
 import { inTransaction } from '../src/store/database.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { writeConfig } from './support/engine-process.ts';
@@ -22,6 +23,9 @@ describe('audit trail verification', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase(embeddedTarget(), 3);
+    // These tests play the forger who got past the table's append-only guard (migration 021), as the table's owner
+    // or a superuser can: what is left to catch them is the chain. The guard itself is tested below.
+    await db.pool.query('alter table carelane.audit_log disable trigger audit_log_append_only');
   });
   beforeEach(async () => {
     await db.pool.query('truncate carelane.audit_log');
@@ -103,6 +107,55 @@ describe('audit trail verification', () => {
     expect(badArgument?.code).toBe(1);
     expect(badArgument?.stderr).toContain('expected <id>:<hash>');
   }, 120_000); // four CLI processes, each importing the app (seconds each on a busy 2-core machine)
+});
+
+describe('audit trail: append-only in the database', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(embeddedTarget(), 2);
+    await inTransaction(db.pool, async (tx) => {
+      for (let i = 0; i < 3; i += 1) await appendAudit(tx, { actor: 'token:tester', action: 'test.entry', targetId: String(i), reason: `entry ${i}` });
+    });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  const entries = async () => (await db.pool.query<{ n: number }>('select count(*)::int as n from carelane.audit_log')).rows[0]!.n;
+
+  it('refuses UPDATE, DELETE and TRUNCATE with a clear error, even one that would touch no row', async () => {
+    for (const statement of [
+      `update carelane.audit_log set reason = 'edited afterwards' where id = (select max(id) from carelane.audit_log)`,
+      'delete from carelane.audit_log where id = (select min(id) from carelane.audit_log)',
+      'delete from carelane.audit_log where false',
+      'truncate carelane.audit_log',
+    ]) {
+      const refused = await db.pool.query(statement).then(
+        () => undefined,
+        (error: { message: string; code: string; hint: string }) => error,
+      );
+      expect(refused, statement).toMatchObject({ message: expect.stringMatching(/^carelane\.audit_log is append-only: (UPDATE|DELETE|TRUNCATE) is refused$/), code: '42501', hint: expect.stringContaining('new entry') });
+    }
+    expect(await entries()).toBe(3);
+    expect(await verifyAuditChain(db.pool)).toMatchObject({ ok: true, entries: 3 });
+  });
+
+  it('keeps appending', async () => {
+    await inTransaction(db.pool, (tx) => appendAudit(tx, { actor: 'token:tester', action: 'test.entry', targetId: '3' }));
+    expect(await entries()).toBe(4);
+    expect((await verifyAuditChain(db.pool)).ok).toBe(true);
+  });
+
+  it('lets the retention purge run to the end without touching an entry', async () => {
+    await db.pool.query(
+      `insert into carelane.messages (source, dedupe_key, content_hash, correlation_id, status, payload, payload_size, received_at)
+       values ('http:lab', 'old-1', 'h', 'corr-old', 'processed', 'x', 1, now() - interval '400 days')`,
+    );
+    const before = await entries();
+    const purged = await purgeExpiredMessages(db.pool, { payloadDays: 30, metadataDays: 90, keepFailed: true, keepUnfinished: true, batchSize: 10, classes: [] });
+    expect(purged.messagesDeleted).toBe(1);
+    expect(await entries()).toBe(before);
+  });
 });
 
 /** Recomputes every hash in id order, as a forger with write access to the table would after an edit. */
