@@ -1,6 +1,6 @@
 import type { Row } from './domain.ts';
 import { movesOf, nextPickingName, reserveMove, recomputePickingState } from './methods.ts';
-import { type Env, odooNow, userError } from './orm.ts';
+import { type Env, odooNow, userError, validationError } from './orm.ts';
 import { recomputeReceiptStatus } from './purchase.ts';
 
 // stock.picking.button_validate as reference/odoo.md §2.6 describes it:
@@ -69,6 +69,7 @@ async function applyDone(env: Env, plan: { picking: Row; moves: Row[]; lines: Ro
     const lotId = typeof line.lot_id === 'number' ? line.lot_id : await lotFromName(env, Number(line.product_id), String(line.lot_name));
     if (source?.usage === 'internal') await takeFromQuant(env, line, quantity);
     await addToQuant(env, Number(line.product_id), Number(line.location_dest_id), lotId, quantity);
+    await checkSerialQuantity(env, Number(line.product_id), Number(line.location_dest_id), lotId);
     await env.update('stock.move.line', line, { lot_id: lotId, ...(env.version >= 17 ? { quantity, picked: true } : { qty_done: quantity }) });
   }
   const purchaseLines = await env.rows('purchase.order.line');
@@ -111,6 +112,23 @@ async function addToQuant(env: Env, productId: number, locationId: number, lotId
   const quant = [...(await env.rows('stock.quant')).values()].find((q) => q.product_id === productId && q.location_id === locationId && (q.lot_id || false) === lotId);
   if (quant) await env.update('stock.quant', quant, { quantity: Number(quant.quantity) + quantity });
   else await env.insert('stock.quant', { product_id: productId, location_id: locationId, lot_id: lotId, quantity, reserved_quantity: 0, in_date: odooNow() });
+}
+
+// stock_quant.py check_quantity (run on the quants a done move line changed): a serial number is one unit, so
+// more than one of it in a location (other than inventory loss) is refused — a serial received twice, or a
+// serial-tracked line of quantity above 1. The call's transaction is rolled back: nothing is validated.
+async function checkSerialQuantity(env: Env, productId: number, locationId: number, lotId: number | false): Promise<void> {
+  const product = (await env.rows('product.product')).get(productId);
+  if (product?.tracking !== 'serial' || lotId === false) return;
+  const [location] = await env.browse('stock.location', [locationId]);
+  if (location?.usage === 'inventory') return;
+  const quantity = [...(await env.rows('stock.quant')).values()]
+    .filter((q) => q.product_id === productId && q.location_id === locationId && q.lot_id === lotId)
+    .reduce((sum, q) => sum + Number(q.quantity), 0);
+  if (Math.abs(quantity) - 1 > EPSILON) {
+    const [lot] = await env.browse('stock.lot', [lotId]);
+    throw validationError(`The serial number has already been assigned: \n Product: ${String(product.name)}, Serial Number: ${String(lot?.name)}`);
+  }
 }
 
 async function takeFromQuant(env: Env, line: Row, quantity: number): Promise<void> {

@@ -86,6 +86,8 @@ export function readReceiptDocument(input: unknown, now: Date = new Date()): Rec
       const productId = line.productId;
       if (productId !== undefined && !(typeof productId === 'number' && Number.isInteger(productId) && productId > 0)) throw invalid(`${at}.productId`, 'must be an Odoo product id');
       if (!gtin && productId === undefined) throw invalid(at, 'needs gtin or productId');
+      // a serial number names one unit (GS1 AI 21; Odoo: one move line of quantity 1 per serial)
+      if (line.serial !== undefined && quantity !== 1) throw invalid(`${at}.quantity`, 'must be 1 with a serial number (one line per serial)');
       const expiryDate = line.expiryDate === undefined ? undefined : text(line.expiryDate, `${at}.expiryDate`);
       if (expiryDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(expiryDate)) throw invalid(`${at}.expiryDate`, 'must be a date YYYY-MM-DD');
       lines.push({

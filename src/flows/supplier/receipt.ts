@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { businessError, permanentError } from '../../contracts/errors.ts';
+import { businessError, CarelaneError, permanentError } from '../../contracts/errors.ts';
 import type { DeliveryHandler, HandlerResult, NewDelivery, StageRecord } from '../../engine/handlers.ts';
 import { many2oneId, ReceiptGateway, type OdooClientFor, type ReceivedLine } from '../../connectors/odoo/index.ts';
 import { toGtin14 } from '../../connectors/gs1/index.ts';
@@ -7,7 +7,10 @@ import type { FlowsConfig } from '../../config/schema.ts';
 import { loadMessage } from './documents.ts';
 import { findSentOrder, matchLine, type SentOrder } from './order-lines.ts';
 import { readReceiptDocument, type ReceiptDocument } from './receipt-document.ts';
-import { expectedLots, findReceipt, letGoOfPicking, linkToPurchaseOrder, openBusinessException, recordReceiptBatch, recordReceiptRefused, recordReceiptValidated, type ExpectedLot, type LineReceipt } from './store.ts';
+import {
+  expectedLots, findReceipt, letGoOfPicking, linkToPurchaseOrder, openBusinessException, poSerials, recordReceiptBatch, recordReceiptRefused, recordReceiptValidated,
+  recordSerialsReceived, serialsReceivedByOtherBatches, type ExpectedLot, type LineReceipt, type PoSerial,
+} from './store.ts';
 import { foreignValidation } from './receipt-recognition.ts';
 import { expirationDatetime, expiredLotKey, isExpired } from './ship-notice.ts';
 import { supplyDeliveryTargets, supplyDeliveries, type SupplyDeliveryTarget } from './supply-delivery.ts';
@@ -19,10 +22,12 @@ export interface ReceiptDependencies {
   now?: () => Date;
 }
 
-/** One received product and lot, resolved to the PO line. */
+/** One received product and lot (or one unit by its serial number), resolved to the PO line. */
 export interface ResolvedReceiptLine {
   productId: number;
   lot?: string;
+  /** GS1 AI 21 / lines[].serial: this line is that one unit */
+  serial?: string;
   expiryDate?: string;
   quantity: number;
 }
@@ -47,8 +52,9 @@ export const receiptBatchKey = (source: string, batchId: string): string => `${s
  * `flow.receipt` (the receipts API stores batches routed here; a warehouse system's RECEIPT message can be routed
  * here too): resolves each scan or line to its PO line (GTIN, Odoo product id, or a lot the ship notice
  * announced), keeps expired lots out of the usable stock (a `quantity_variance` expired_lot exception, one per
- * lot, shared with the ship notice that announced it), records the batch, links it into the PO's transaction
- * and enqueues `supplier.receive`. DB-only.
+ * lot, shared with the ship notice that announced it), checks scanned serial numbers against the ship notices
+ * (see resolveReceipt), records the batch, links it into the PO's transaction and enqueues `supplier.receive`.
+ * A batch refused here is recorded as refused, with the reason, before the delivery parks. DB-only.
  */
 export function receiptFlow({ flows, now = () => new Date() }: ReceiptDependencies): DeliveryHandler {
   return {
@@ -69,8 +75,20 @@ export function receiptFlow({ flows, now = () => new Date() }: ReceiptDependenci
       const existing = await findReceipt(context.pool, batchKey);
       if (existing?.status === 'validated') return { stages: [{ stage: `receipt ${document.batchId} of ${sent.order.name} already validated`, outcome: 'skipped' }] };
       const expected = await expectedLots(context.pool, sent.order.poKey);
+      const serials = await poSerials(context.pool, sent.order.poKey);
       const today = now().toISOString().slice(0, 10);
-      const { usable, notUsable } = resolveReceipt(document, sent, expected, today);
+      let resolved: ReturnType<typeof resolveReceipt>;
+      try {
+        resolved = resolveReceipt(document, sent, expected, today, { serials, batchKey });
+      } catch (error) {
+        if (error instanceof CarelaneError && error.failureClass === 'business') {
+          // GET /api/v1/receipts/{batchId} answers `refused` with the reason instead of nothing
+          await recordReceiptBatch(context.pool, { batchKey, poKey: sent.order.poKey, correlationId: delivery.correlationId, messageId, lines: document.lines });
+          await recordReceiptRefused(context.pool, batchKey, { reason: error.code, message: error.message, ...error.detail });
+        }
+        throw error;
+      }
+      const { usable, notUsable } = resolved;
       const targets = flows.supplier.supplyDelivery ? await supplyDeliveryTargets(context.pool, sent.order.correlationId, flows) : [];
       const payload: ReceivePayload = { batchKey, poKey: sent.order.poKey, poName: sent.order.name, odooOrderId: sent.order.odooOrderId, closeRest: document.closeRest, lines: usable, notUsable, supplyDelivery: targets };
       const stages: StageRecord[] = [{
@@ -111,14 +129,50 @@ export function receiptFlow({ flows, now = () => new Date() }: ReceiptDependenci
   };
 }
 
+/** A scanned serial number the batch cannot be received with. */
+export interface SerialProblem {
+  problem: 'not_on_ship_notice' | 'scanned_twice' | 'received_before';
+  serial: string;
+  productId: number;
+  /** the scan or line naming it: scans[3], lines[0] */
+  from: string;
+  /** scanned_twice: where it was scanned first */
+  firstFrom?: string;
+  /** received_before: the batch id that received it */
+  receivedBy?: string;
+}
+
+const describeSerialProblem = (p: SerialProblem): string =>
+  p.problem === 'scanned_twice' ? `serial ${p.serial} of product ${p.productId} is scanned twice (${p.firstFrom} and ${p.from})`
+  : p.problem === 'received_before' ? `serial ${p.serial} of product ${p.productId} (${p.from}) was received already (batch ${p.receivedBy})`
+  : `serial ${p.serial} of product ${p.productId} (${p.from}) is not on the ship notice`;
+
+/** The batch id of a batch key (`<source>|<batch id>`), for messages. */
+const batchIdOf = (batchKey: string): string => batchKey.slice(batchKey.indexOf('|') + 1);
+
 /**
  * Each scan/line → PO line and lot (pure). GTIN via the order as sent, else a lot the ship notices announced
- * with that GTIN; the expiry from the scan (AI 17), else from the announced lot. Expired (before today), or
- * announced as not usable → not received. Same product and lot scanned several times → one line, summed.
+ * with that GTIN; the expiry from the scan (AI 17), else from the announced serial or lot. Expired (before
+ * today), or announced as not usable → not received. Same product and lot scanned several times → one line,
+ * summed; a serial number (AI 21) is one unit, its own line. The whole batch is refused (`quantity_variance`,
+ * every bad serial named) when a serial is scanned twice, was received by another batch
+ * (`serial_received_twice`), or is not among the serials the ship notices announced for its product when they
+ * announced any (`serial_not_on_ship_notice`; both kinds: `serial_mismatch`).
  */
-export function resolveReceipt(document: ReceiptDocument, sent: SentOrder, expected: ExpectedLot[], today: string): { usable: ResolvedReceiptLine[]; notUsable: ResolvedReceiptLine[] } {
+export function resolveReceipt(
+  document: ReceiptDocument,
+  sent: SentOrder,
+  expected: ExpectedLot[],
+  today: string,
+  known: { serials: PoSerial[]; batchKey: string } = { serials: [], batchKey: '' },
+): { usable: ResolvedReceiptLine[]; notUsable: ResolvedReceiptLine[] } {
   const usable = new Map<string, ResolvedReceiptLine>();
   const notUsable = new Map<string, ResolvedReceiptLine>();
+  const serialKey = (productId: number, serial: string) => `${productId}\u0000${serial}`;
+  const serialRows = new Map(known.serials.map((s) => [serialKey(s.productId, s.serial), s]));
+  const withAnnouncedSerials = new Set(known.serials.filter((s) => s.announced).map((s) => s.productId));
+  const scannedAt = new Map<string, string>();
+  const serialProblems: SerialProblem[] = [];
   for (const line of document.lines) {
     let productId: number | undefined;
     if (line.productId !== undefined) productId = sent.lines.find((l) => l.productId === line.productId)?.productId;
@@ -133,16 +187,35 @@ export function resolveReceipt(document: ReceiptDocument, sent: SentOrder, expec
         detail: { po: sent.order.name, from: line.from, gtin: line.gtin, productId: line.productId, quantity: line.quantity },
       });
     }
-    const lot = line.lot ?? line.serial;
+    const serial = line.serial;
+    const unit = serial === undefined ? undefined : serialRows.get(serialKey(productId, serial));
+    if (serial !== undefined) {
+      const key = serialKey(productId, serial);
+      const first = scannedAt.get(key);
+      if (first !== undefined) serialProblems.push({ problem: 'scanned_twice', serial, productId, from: line.from, firstFrom: first });
+      else if (unit?.receivedBatchKey && unit.receivedBatchKey !== known.batchKey) serialProblems.push({ problem: 'received_before', serial, productId, from: line.from, receivedBy: batchIdOf(unit.receivedBatchKey) });
+      else if (withAnnouncedSerials.has(productId) && !unit?.announced) serialProblems.push({ problem: 'not_on_ship_notice', serial, productId, from: line.from });
+      if (first === undefined) scannedAt.set(key, line.from);
+    }
+    // a serial scan without AI 10 takes the lot its unit was announced in
+    const lot = line.lot ?? (unit?.lotName || undefined);
     const announced = lot === undefined ? undefined : expected.find((e) => e.productId === productId && e.lotName === lot);
-    const expiryDate = line.expiryDate ?? announced?.expiryDate ?? undefined;
-    const resolved: ResolvedReceiptLine = { productId, ...(lot !== undefined ? { lot } : {}), ...(expiryDate ? { expiryDate } : {}), quantity: line.quantity };
-    const bad = isExpired(expiryDate, today) || announced?.usable === false;
+    const expiryDate = line.expiryDate ?? unit?.expiryDate ?? announced?.expiryDate ?? undefined;
+    const resolved: ResolvedReceiptLine = { productId, ...(lot !== undefined ? { lot } : {}), ...(serial !== undefined ? { serial } : {}), ...(expiryDate ? { expiryDate } : {}), quantity: line.quantity };
+    const bad = isExpired(expiryDate, today) || announced?.usable === false || unit?.usable === false;
     const into = bad ? notUsable : usable;
-    const key = `${productId}\u0000${lot ?? ''}`;
+    const key = serial !== undefined ? `${productId}\u0000${lot ?? ''}\u0000${serial}` : `${productId}\u0000${lot ?? ''}`;
     const existing = into.get(key);
     if (existing) existing.quantity += line.quantity;
     else into.set(key, resolved);
+  }
+  if (serialProblems.length > 0) {
+    const kinds = new Set(serialProblems.map((p) => (p.problem === 'not_on_ship_notice' ? 'serial_not_on_ship_notice' : 'serial_received_twice')));
+    throw businessError('quantity_variance', `${sent.order.name}: ${serialProblems.map(describeSerialProblem).join('; ')}; receipt ${document.batchId} is not received`, {
+      code: kinds.size === 1 ? [...kinds][0]! : 'serial_mismatch',
+      where: { field: serialProblems[0]!.from },
+      detail: { po: sent.order.name, batchId: document.batchId, serials: serialProblems },
+    });
   }
   return { usable: [...usable.values()], notUsable: [...notUsable.values()] };
 }
@@ -165,7 +238,9 @@ interface ProductOutcome {
  * - over: accepted up to flows.supplier.overReceiptTolerancePercent above the open quantity (Odoo records the
  *   extra on the move and the PO line's qty_received); beyond it the whole batch is refused as a
  *   `quantity_variance` (parked: replay it once the PO is raised, or cancel it) and nothing is validated;
- * - split: several scans and lots of one line are several move lines of one move.
+ * - split: several scans and lots of one line are several move lines of one move;
+ * - serial: a product tracked by serial gets one move line per serial (odooLines); a unit without a serial, or a
+ *   serial another batch received, refuses the batch before Odoo is touched (refuseUnreceivableSerials).
  * The picking is chosen once and stored on the batch before validating, so a retry after an ambiguous failure
  * finds it done (and its backorder) instead of receiving the same goods into the backorder. Found done, it is
  * taken for this batch's own only if no other batch validated it and it holds this batch's goods
@@ -182,12 +257,9 @@ export function receiveStep({ clientFor, flows }: ReceiptDependencies): Delivery
       const client = (await clientFor(delivery.endpoint)).withSignal(context.signal);
       const gateway = new ReceiptGateway(client);
       const products = await client.read('product.product', [...new Set(payload.lines.map((l) => l.productId))], ['tracking']);
-      const tracked = new Set(products.filter((p) => p.tracking === 'lot' || p.tracking === 'serial').map((p) => p.id));
-      const lines: ReceivedLine[] = payload.lines.map((l) => ({
-        productId: l.productId,
-        quantity: l.quantity,
-        ...(l.lot && tracked.has(l.productId) ? { lotName: l.lot, ...(l.expiryDate ? { expirationDate: expirationDatetime(l.expiryDate) } : {}) } : {}),
-      }));
+      const tracking = new Map(products.map((p) => [p.id, String(p.tracking)]));
+      await refuseUnreceivableSerials(context.pool, payload, tracking);
+      const lines = odooLines(payload.lines, tracking);
       const stages: StageRecord[] = [];
       let pickingId = receipt?.pickingId ?? (await choosePicking(context.pool, payload, gateway));
       let [picking] = await client.read('stock.picking', [pickingId], ['state', 'name']);
@@ -228,7 +300,7 @@ export function receiveStep({ clientFor, flows }: ReceiptDependencies): Delivery
         let row = received.find((r) => r.odooPurchaseLineId === lineId);
         if (!row) received.push((row = { odooPurchaseLineId: lineId, productId: line.productId, quantity: 0, lots: [] }));
         row.quantity += line.quantity;
-        row.lots.push({ lot: line.lot, expiryDate: line.expiryDate, quantity: line.quantity });
+        row.lots.push({ lot: line.lot, ...(line.serial !== undefined ? { serial: line.serial } : {}), expiryDate: line.expiryDate, quantity: line.quantity });
       }
       const outcome = { pickingId, alreadyDone: result.alreadyDone, backorderId: result.backorderId ?? null, closeRest: payload.closeRest, products: outcomes, notUsable: payload.notUsable };
       const short = outcomes.filter((o) => o.short > 0);
@@ -240,10 +312,77 @@ export function receiveStep({ clientFor, flows }: ReceiptDependencies): Delivery
           detail: outcome,
         }],
         next,
-        inTransaction: (tx) => recordReceiptValidated(tx, { batchKey: payload.batchKey, poKey: payload.poKey, pickingId, backorderId: result.backorderId, outcome, lines: received }),
+        inTransaction: async (tx) => {
+          await recordReceiptValidated(tx, { batchKey: payload.batchKey, poKey: payload.poKey, pickingId, backorderId: result.backorderId, outcome, lines: received });
+          await recordSerialsReceived(tx, payload.poKey, payload.batchKey, payload.lines.flatMap((l) => (l.serial === undefined ? [] : [{ productId: l.productId, serial: l.serial, lot: l.lot, expiryDate: l.expiryDate }])));
+        },
       };
     },
   };
+}
+
+/**
+ * What Odoo is given per tracking (reference/odoo.md §2.5): a product tracked by serial gets one move line of
+ * quantity 1 per serial, `lot_name` = the serial (stock.move.line._action_done creates one stock.lot per such
+ * line; stock.quant.check_quantity refuses more than one unit of a serial in a location); one tracked by lot one
+ * move line per lot (a lot-less serial scan's serial as its lot, as before serials were carried); an untracked
+ * one a line per product, its lots and serials kept in Carelane only.
+ */
+export function odooLines(lines: ResolvedReceiptLine[], tracking: ReadonlyMap<number, string>): ReceivedLine[] {
+  const out: ReceivedLine[] = [];
+  const grouped = new Map<string, ReceivedLine>();
+  for (const line of lines) {
+    const expiration = line.expiryDate ? { expirationDate: expirationDatetime(line.expiryDate) } : {};
+    const kind = tracking.get(line.productId);
+    if (kind === 'serial' && line.serial !== undefined) {
+      out.push({ productId: line.productId, quantity: line.quantity, lotName: line.serial, ...expiration });
+      continue;
+    }
+    const lotName = kind === 'lot' || kind === 'serial' ? line.lot ?? line.serial : undefined;
+    const key = `${line.productId}\u0000${lotName ?? ''}`;
+    const same = grouped.get(key);
+    if (same) {
+      same.quantity += line.quantity;
+      continue;
+    }
+    const row: ReceivedLine = { productId: line.productId, quantity: line.quantity, ...(lotName ? { lotName, ...expiration } : {}) };
+    grouped.set(key, row);
+    out.push(row);
+  }
+  return out;
+}
+
+/**
+ * Refuses the batch before anything is written in Odoo when a product tracked by serial comes without a serial
+ * per unit (Odoo would refuse the validation: "You need to supply a Lot/Serial number"), or a serial was
+ * received meanwhile by another batch of the PO (flow.receipt checked it, but batches are checked before the
+ * earlier one is validated).
+ */
+async function refuseUnreceivableSerials(pool: pg.Pool, payload: ReceivePayload, tracking: ReadonlyMap<number, string>): Promise<void> {
+  const withoutSerial = new Map<number, number>();
+  for (const line of payload.lines) {
+    if (tracking.get(line.productId) === 'serial' && line.serial === undefined) withoutSerial.set(line.productId, (withoutSerial.get(line.productId) ?? 0) + line.quantity);
+  }
+  if (withoutSerial.size > 0) {
+    const products = [...withoutSerial].map(([productId, quantity]) => ({ productId, quantity }));
+    await recordReceiptRefused(pool, payload.batchKey, { reason: 'serial_required', products });
+    throw businessError('quantity_variance', `${payload.poName}: ${products.map((p) => `product ${p.productId} is tracked by serial number in Odoo and ${p.quantity} unit(s) came without one`).join('; ')} (scan AI (21) per unit, or lines[].serial): nothing received`, {
+      code: 'serial_required',
+      where: { field: 'lines.serial' },
+      detail: { po: payload.poName, products },
+    });
+  }
+  const serials = payload.lines.flatMap((l) => (l.serial === undefined ? [] : [{ productId: l.productId, serial: l.serial }]));
+  const received = await serialsReceivedByOtherBatches(pool, payload.poKey, payload.batchKey, serials);
+  if (received.length > 0) {
+    const evidence = received.map((r) => ({ productId: r.productId, serial: r.serial, receivedBy: batchIdOf(r.batchKey) }));
+    await recordReceiptRefused(pool, payload.batchKey, { reason: 'serial_received_twice', serials: evidence });
+    throw businessError('quantity_variance', `${payload.poName}: ${evidence.map((e) => `serial ${e.serial} of product ${e.productId} was received already (batch ${e.receivedBy})`).join('; ')}: nothing received`, {
+      code: 'serial_received_twice',
+      where: { field: 'lines.serial' },
+      detail: { po: payload.poName, serials: evidence },
+    });
+  }
 }
 
 /** The PO's oldest open incoming picking, stored on the batch at once (first writer wins). */

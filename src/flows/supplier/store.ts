@@ -123,6 +123,95 @@ export async function expectedLots(db: Queryable, poKey: string): Promise<Expect
   return rows.map((r) => ({ productId: r.product_id, lineNumber: r.line_number, gtin: r.gtin, lotName: r.lot_name, expiryDate: r.expiry_date, quantity: Number(r.quantity), usable: r.usable, odooLotId: r.odoo_lot_id }));
 }
 
+/** A serial number a ship notice announced for a PO line (856 LIN SN / REF*SE / HIBCC), with its item's lot. */
+export interface ShipNoticeSerialRow {
+  productId: number;
+  lineNumber: string | null;
+  gtin: string | null;
+  serial: string;
+  lotName: string;
+  expiryDate: string | null;
+  usable: boolean;
+}
+
+/**
+ * Records a notice's serials (carelane.po_serials, migration 031). Replayed, the same notice changes nothing; a
+ * serial received before any notice announced it is now marked announced. A serial another notice of the PO
+ * announced first stays that notice's (the caller reports it).
+ */
+export async function recordShipNoticeSerials(db: Queryable, poKey: string, shipNoticeId: number, serials: ShipNoticeSerialRow[]): Promise<void> {
+  for (const s of serials) {
+    await db.query(
+      `insert into carelane.po_serials (po_key, product_id, serial, ship_notice_id, line_number, gtin, lot_name, expiry_date, usable)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       on conflict (po_key, product_id, serial) do update set ship_notice_id = excluded.ship_notice_id, line_number = excluded.line_number, gtin = excluded.gtin,
+         lot_name = excluded.lot_name, expiry_date = excluded.expiry_date, usable = excluded.usable
+       where carelane.po_serials.ship_notice_id is null or carelane.po_serials.ship_notice_id = excluded.ship_notice_id`,
+      [poKey, s.productId, s.serial, shipNoticeId, s.lineNumber, s.gtin, s.lotName, s.expiryDate, s.usable],
+    );
+  }
+}
+
+/** The serials of `candidates` that another ship notice of the PO (not `shipmentId`) announced already. */
+export async function serialsAnnouncedElsewhere(db: Queryable, poKey: string, shipmentId: string, candidates: Array<{ productId: number; serial: string }>): Promise<Array<{ productId: number; serial: string; shipmentId: string }>> {
+  if (candidates.length === 0) return [];
+  const { rows } = await db.query<{ product_id: number; serial: string; shipment_id: string }>(
+    `select s.product_id, s.serial, n.shipment_id from carelane.po_serials s join carelane.ship_notices n on n.id = s.ship_notice_id
+     join unnest($3::int[], $4::text[]) as c(product_id, serial) on c.product_id = s.product_id and c.serial = s.serial
+     where s.po_key = $1 and n.shipment_id <> $2`,
+    [poKey, shipmentId, candidates.map((c) => c.productId), candidates.map((c) => c.serial)],
+  );
+  return rows.map((r) => ({ productId: r.product_id, serial: r.serial, shipmentId: r.shipment_id }));
+}
+
+export async function recordSerialOdooLotIds(db: Queryable, poKey: string, serials: Array<{ productId: number; serial: string; odooLotId: number }>): Promise<void> {
+  for (const s of serials) {
+    await db.query('update carelane.po_serials set odoo_lot_id = $4 where po_key = $1 and product_id = $2 and serial = $3', [poKey, s.productId, s.serial, s.odooLotId]);
+  }
+}
+
+export interface PoSerial extends ShipNoticeSerialRow {
+  /** false: received without a ship notice announcing it */
+  announced: boolean;
+  receivedBatchKey: string | null;
+}
+
+export async function poSerials(db: Queryable, poKey: string): Promise<PoSerial[]> {
+  const { rows } = await db.query<{ product_id: number; line_number: string | null; gtin: string | null; serial: string; lot_name: string; expiry_date: string | null; usable: boolean; ship_notice_id: string | null; received_batch_key: string | null }>(
+    `select product_id, line_number, gtin, serial, lot_name, to_char(expiry_date, 'YYYY-MM-DD') as expiry_date, usable, ship_notice_id, received_batch_key
+     from carelane.po_serials where po_key = $1 order by product_id, serial`,
+    [poKey],
+  );
+  return rows.map((r) => ({
+    productId: r.product_id, lineNumber: r.line_number, gtin: r.gtin, serial: r.serial, lotName: r.lot_name, expiryDate: r.expiry_date, usable: r.usable,
+    announced: r.ship_notice_id !== null, receivedBatchKey: r.received_batch_key,
+  }));
+}
+
+/** The serials of `candidates` a batch other than `batchKey` received (validated) for this PO. */
+export async function serialsReceivedByOtherBatches(db: Queryable, poKey: string, batchKey: string, candidates: Array<{ productId: number; serial: string }>): Promise<Array<{ productId: number; serial: string; batchKey: string }>> {
+  if (candidates.length === 0) return [];
+  const { rows } = await db.query<{ product_id: number; serial: string; received_batch_key: string }>(
+    `select s.product_id, s.serial, s.received_batch_key from carelane.po_serials s
+     join unnest($3::int[], $4::text[]) as c(product_id, serial) on c.product_id = s.product_id and c.serial = s.serial
+     where s.po_key = $1 and s.received_batch_key is not null and s.received_batch_key <> $2`,
+    [poKey, batchKey, candidates.map((c) => c.productId), candidates.map((c) => c.serial)],
+  );
+  return rows.map((r) => ({ productId: r.product_id, serial: r.serial, batchKey: r.received_batch_key }));
+}
+
+/** Marks serials received by a validated batch (in the transaction recording the validation); unannounced ones are added. */
+export async function recordSerialsReceived(db: Queryable, poKey: string, batchKey: string, serials: Array<{ productId: number; serial: string; lot?: string | undefined; expiryDate?: string | undefined }>): Promise<void> {
+  for (const s of serials) {
+    await db.query(
+      `insert into carelane.po_serials (po_key, product_id, serial, lot_name, expiry_date, received_batch_key, received_at) values ($1, $2, $3, $4, $5, $6, now())
+       on conflict (po_key, product_id, serial) do update set received_batch_key = excluded.received_batch_key, received_at = excluded.received_at
+       where carelane.po_serials.received_batch_key is null`,
+      [poKey, s.productId, s.serial, s.lot ?? '', s.expiryDate ?? null, batchKey],
+    );
+  }
+}
+
 export interface ReceiptRow {
   batchKey: string;
   poKey: string;
@@ -158,7 +247,7 @@ export interface LineReceipt {
   odooPurchaseLineId: number;
   productId: number;
   quantity: number;
-  lots: Array<{ lot: string | undefined; expiryDate: string | undefined; quantity: number }>;
+  lots: Array<{ lot: string | undefined; serial?: string | undefined; expiryDate: string | undefined; quantity: number }>;
 }
 
 /** The validated receipt and its received quantities per PO line (read by the 3-way match). Written once. */
