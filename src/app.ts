@@ -19,7 +19,7 @@ import { OwnershipRules } from './governance/ownership.ts';
 import { businessFlows, flows, raiseAcknowledgmentDelays, releaseApprovedOrders, reconcilePartialReservations, requestReorders } from './flows/index.ts';
 import { PgMasterDataLookup } from './flows/master-data/crosswalks.ts';
 import { masterDataSyncHandler, requestSync, syncPlanFrom } from './flows/master-data/index.ts';
-import { CANONICAL_CONTRACTS, seedCanonicalContracts } from './contracts/canonical/index.ts';
+import { CANONICAL_CONTRACTS, CANONICAL_EVENT_CONTRACTS, seedCanonicalContracts } from './contracts/canonical/index.ts';
 import { PatientTokenizer, seedAdminToken, SlaMonitor, slaCheckJob } from './governance/index.ts';
 import { recordConfiguration } from './governance/config-audit.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -100,7 +100,7 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     const seeded = await seedAdminToken(database.pool, config.auth.adminToken);
     if (seeded.generated) (options.announce ?? ((line) => process.stdout.write(`${line}\n`)))(`Admin API token (shown once, keep it): ${seeded.generated}`);
 
-    const contracts = await seedCanonicalContracts(database.pool, CANONICAL_CONTRACTS);
+    const contracts = await seedCanonicalContracts(database.pool, [...CANONICAL_CONTRACTS, ...CANONICAL_EVENT_CONTRACTS]);
     if (contracts.conflicts.length > 0) log.warn({ conflicts: contracts.conflicts }, 'canonical contracts not seeded into the registry');
     const metrics = new Metrics({
       queueDepth: () => queueDepth(database.pool),

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../store/database.ts';
+import { assertEventsFitContracts } from '../../contracts/enforcement.ts';
 
 // The outbox's SQL, next to its migration (007_event_outbox.sql), as queue.ts is for deliveries.
 
@@ -24,9 +25,12 @@ export interface OutboxRow {
 /**
  * Records events in the caller's transaction (e.g. a HandlerResult.inTransaction): they are published if and only
  * if that transaction commits. Returns the outbox ids in the order given, which is the order they are published.
+ * An event whose topic has a canonical contract in the registry must fit one of its active versions, or nothing is
+ * written and a business `contract_violation` is thrown (the delivery parks; src/contracts/enforcement.ts).
  */
 export async function appendEvents(tx: Queryable, events: NewEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
+  await assertEventsFitContracts(tx, events);
   const { rows } = await tx.query<{ id: number }>(
     `insert into carelane.event_outbox (topic, key, payload, headers, correlation_id)
      select x.topic, x.key, x.payload, coalesce(x.headers, '{}'), x.correlation_id

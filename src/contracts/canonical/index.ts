@@ -12,6 +12,8 @@ export type { Item, Location, CostCenter, Vendor } from './master-data.ts';
 export { ReservationSchema, ReplenishmentRequestSchema, PurchaseOrderSchema, ReservationContract, ReplenishmentRequestContract, PurchaseOrderContract } from './operations.ts';
 export type { Reservation, ReplenishmentRequest, PurchaseOrder } from './operations.ts';
 export { seedCanonicalContracts, type SeedOutcome } from './seed.ts';
+export { CANONICAL_EVENT_CONTRACTS, PurchaseOrderPlacedEventSchema, ReservationOutcomeEventSchema, ReservationReleasedEventSchema } from './events.ts';
+export type { PurchaseOrderPlacedEvent, ReservationOutcomeEvent, ReservationReleasedEvent } from './events.ts';
 
 /** Every canonical contract version Carelane ships; seeded into the contract registry at start-up. */
 export const CANONICAL_CONTRACTS: readonly CanonicalContract[] = [
