@@ -27,6 +27,7 @@ import { Metrics } from './observability/metrics.ts';
 import { circuitStates, openExceptionCounts, queueDepth } from './store/browse.ts';
 import { connect, type Database } from './store/database.ts';
 import { countPendingOnLane } from './store/messages.ts';
+import { recordStage } from './store/queue.ts';
 import { startEmbeddedPostgres, takeOverShutdownSignals, type EmbeddedServer } from './store/embedded.ts';
 import { migrate } from './store/migrate.ts';
 import { payloadValidators } from './connectors/validators.ts';
@@ -229,7 +230,14 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     if (config.mllp.enabled) {
       const { startMllpListener } = await import('./connectors/hl7v2/index.ts');
       const { tls: mllpTls, ...mllp } = config.mllp;
-      const listener = await startMllpListener({ ...mllp, ingest, log, tls: mllpTls ? readTlsFiles('mllp.tls', mllpTls) : undefined });
+      const listener = await startMllpListener({
+        ...mllp,
+        ingest,
+        log,
+        tls: mllpTls ? readTlsFiles('mllp.tls', mllpTls) : undefined,
+        // parse warnings (values marked as truncated, v2.7) on the message's timeline
+        recordStage: (messageId, stage, outcome, detail) => recordStage(database.pool, messageId, stage, outcome, detail),
+      });
       mllpPort = listener.port;
       stops.unshift(() => listener.close());
     }

@@ -54,6 +54,34 @@ describe('Hl7Message accessor', () => {
     expect(hl7DateTimeToIso('DOB')).toBeUndefined();
   });
 
+  it('lists the values a v2.7 sender marked as truncated, keeping them as sent (2.5.5.2)', () => {
+    // MSH-2 `^~\&#`: '#' is the truncation character. Invented patient and values.
+    const text = [
+      'MSH|^~\\&#|SCHED|NORTH|CARELANE|SUPPLY|20260301101500||ORM^O01^ORM_O01|TRUNC-1|P|2.7',
+      'PID|1||MRN-123^^^NORTH^MR||QUILLFEATHER-WINTERBOTTOM#^ALEXANDRIN#||19800101|F|||1 Room #5 Street^^Springfield',
+      'ORC|NW|ORD-77^EHR|||||||20260301101500',
+      'OBR|1|ORD-77^EHR||FX100^Catheter insertion, left femoral appro#^L',
+      'NTE|1||Handle with care\\P\\',
+      'NTE|2||Sterile field prepared; see pro#',
+      'PID|2||||A~B#~C&D#',
+    ].join('\r');
+    const m = Hl7Message.parse(text);
+    expect(m.delimiters.truncation).toBe('#');
+    expect(m.truncatedValues().map((v) => v.position)).toEqual(['PID[1].5.1', 'PID[1].5.2', 'OBR.4.2', 'NTE[2].3', 'PID[2].5[2]', 'PID[2].5[3].1.2']);
+    expect(m.truncatedValues()[2]).toMatchObject({ segment: 'OBR', line: 4, field: 4, repetition: 1, component: 2, subcomponent: 1 });
+    // the value is kept as sent, mark included; a '#' inside a value and an escaped one (\P\) are data
+    const pid = m.segment('PID')!;
+    expect(m.get(pid, 5, 1)).toBe('QUILLFEATHER-WINTERBOTTOM#');
+    expect(m.get(pid, 11, 1)).toBe('1 Room #5 Street');
+    expect(m.get(m.segmentsNamed('NTE')[0]!, 3)).toBe('Handle with care#');
+  });
+
+  it('flags nothing when MSH-2 declares no truncation character, whatever the values end with', () => {
+    const m = Hl7Message.parse('MSH|^~\\&|SCHED|NORTH|CARELANE|SUPPLY|20260301101500||ORM^O01|TRUNC-2|P|2.5.1\rNTE|1||Room #\r');
+    expect(m.delimiters.truncation).toBe('');
+    expect(m.truncatedValues()).toEqual([]);
+  });
+
   it('throws the header error for a message without MSH', () => {
     expect(() => Hl7Message.parse(fixture('invalid-missing-msh.hl7'))).toThrow(expect.objectContaining({ code: 'hl7_no_msh' }));
   });

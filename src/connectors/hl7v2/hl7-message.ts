@@ -15,6 +15,18 @@ export interface Hl7Segment {
   fields: string[];
 }
 
+/** Where a value marked as truncated sits: `PID.5.1`, `OBX[2].5`, `PID.13[2].1` (segment occurrence and field repetition in brackets when they repeat). */
+export interface TruncatedValue {
+  position: string;
+  segment: string;
+  line: number;
+  field: number;
+  /** 1-based */
+  repetition: number;
+  component: number;
+  subcomponent: number;
+}
+
 export class Hl7Message {
   readonly header: MessageHeader;
   readonly segments: readonly Hl7Segment[];
@@ -83,6 +95,45 @@ export class Hl7Message {
     const comp = rep.split(d.component)[component - 1] ?? '';
     const sub = comp.split(d.subcomponent)[subcomponent - 1] ?? '';
     return sub === '""' ? '' : decodeEscapes(sub, d).trim();
+  }
+
+  /**
+   * The values the sender marked as truncated (HL7 v2.7 2.5.5.2): a primitive value whose last character is the
+   * truncation character of MSH-2 (its 5th encoding character) was cut at the length the receiver may keep. The
+   * value itself is kept as sent, mark included; this lists where. A truncation character elsewhere in a value
+   * is an ordinary character, and an escaped one (\P\) is data. Empty when MSH-2 declares no truncation character.
+   */
+  truncatedValues(): TruncatedValue[] {
+    const d = this.delimiters;
+    const mark = d.truncation;
+    if (!mark) return [];
+    const found: TruncatedValue[] = [];
+    const occurrences = new Map<string, number>();
+    const repeated = new Set(this.segments.filter((s, i) => this.segments.findIndex((o) => o.name === s.name) !== i).map((s) => s.name));
+    for (const segment of this.segments) {
+      const occurrence = (occurrences.get(segment.name) ?? 0) + 1;
+      occurrences.set(segment.name, occurrence);
+      // MSH-1 is the field separator and MSH-2 holds the truncation character itself.
+      const first = segment.name === 'MSH' ? 3 : 1;
+      for (let field = first; field < segment.fields.length; field++) {
+        const raw = segment.fields[field]!;
+        if (!raw.includes(mark)) continue;
+        raw.split(d.repetition).forEach((rep, r) => {
+          const components = rep.split(d.component);
+          components.forEach((comp, c) => {
+            const subcomponents = comp.split(d.subcomponent);
+            subcomponents.forEach((sub, sc) => {
+              if (!sub.endsWith(mark)) return;
+              let position = `${segment.name}${repeated.has(segment.name) ? `[${occurrence}]` : ''}.${field}${r > 0 ? `[${r + 1}]` : ''}`;
+              if (components.length > 1 || subcomponents.length > 1) position += `.${c + 1}`;
+              if (subcomponents.length > 1) position += `.${sc + 1}`;
+              found.push({ position, segment: segment.name, line: segment.line, field, repetition: r + 1, component: c + 1, subcomponent: sc + 1 });
+            });
+          });
+        });
+      }
+    }
+    return found;
   }
 
   /** All components of one repetition, decoded. */

@@ -8,6 +8,7 @@ import { ackErrorFrom, buildAck, type AckOutcome } from './ack.ts';
 import { buildBatchAck, splitBatch, type SplitBatch } from './batch.ts';
 import { decodeMessage, readMessageHeader, type Hl7TextEncoding, type MessageHeader, type PartialMessageHeader } from './message-header.ts';
 import { MllpDecoder, frame, type MllpEvent } from './mllp-framing.ts';
+import { Hl7Message, type TruncatedValue } from './hl7-message.ts';
 
 /**
  * The inbound HL7 v2 path: MLLP over TCP (HL7 v2.5.1 Appendix C, MLLP Release 1), persist then acknowledge
@@ -38,6 +39,8 @@ export interface MllpListenerOptions {
   /** MLLP over TLS (config `mllp.tls`): same framing inside the TLS stream; with requestClientCert, only peers
    * whose certificate `ca` signed get through the handshake */
   tls?: { cert: Buffer | string; key: Buffer | string; ca?: Buffer | string | undefined; requestClientCert?: boolean | undefined } | undefined;
+  /** writes a stage on a stored message's timeline (parse warnings: values the sender marked as truncated) */
+  recordStage?: (messageId: number, stage: string, outcome: 'ok' | 'error' | 'skipped', detail: Record<string, unknown>) => Promise<void>;
 }
 
 export interface MllpListener {
@@ -143,6 +146,8 @@ interface Assessment {
   problem: CarelaneError | undefined;
   /** set for a well-formed FHS/BHS batch: its messages are stored and acknowledged one by one */
   batch?: SplitBatch;
+  /** values the sender marked as truncated (v2.7 truncation character), kept as sent */
+  truncatedValues?: TruncatedValue[];
 }
 
 /** One sender's connection: frames are stored and answered strictly in arrival order, one at a time. */
@@ -273,7 +278,28 @@ class MllpConnection {
       },
       problem ? 'MLLP message rejected' : 'MLLP message stored',
     );
+    if (!result.duplicate) await this.warnTruncated(result.messageId, header, assessment.truncatedValues);
     if (answer !== null && this.write(answer, assessment.encoding)) ingest.acknowledge(result.messageId);
+  }
+
+  /**
+   * A parse warning on the message's timeline (and in the log) naming the positions of the values the sender
+   * marked as truncated: positions only, never the values. Recorded before the answer (only such messages pay
+   * for it), so an acknowledged message shows its warning; a failure to record it loses the warning, not the
+   * message or its answer.
+   */
+  private async warnTruncated(messageId: number, header: MessageHeader | PartialMessageHeader | null, values: TruncatedValue[] | undefined): Promise<void> {
+    if (!values?.length) return;
+    const positions = values.map((v) => v.position);
+    const listed = positions.length > 10 ? `${positions.slice(0, 10).join(', ')}, … (${positions.length})` : positions.join(', ');
+    this.log.warn({ messageId, controlId: header?.controlId, messageType: header?.messageType, truncated: positions }, 'HL7 message has values marked as truncated by the sender');
+    await this.options
+      .recordStage?.(messageId, `hl7v2 parse warning: ${values.length} value(s) truncated by the sender (${listed})`, 'ok', {
+        warning: 'hl7_truncated_value',
+        truncationCharacter: header && 'delimiters' in header ? header.delimiters.truncation : undefined,
+        positions: values.map(({ position, line, field, repetition, component, subcomponent }) => ({ position, line, field, repetition, component, subcomponent })),
+      })
+      .catch((error: unknown) => this.log.warn({ messageId, err: (error as Error).message }, 'could not record the truncation warning'));
   }
 
   /**
@@ -288,6 +314,7 @@ class MllpConnection {
     const stored: number[] = [];
     // A message not stored whose sender asked for no error ACK (MSH-15 NE/SU) cannot be named in the answer.
     let unanswerable = false;
+    const warnings: Array<{ messageId: number; header: MessageHeader | PartialMessageHeader | null; values: TruncatedValue[] }> = [];
     for (const text of batch.messages) {
       const assessment = assess({ type: 'frame', payload: Buffer.from(text, encoding) }, this.options.maxMessageBytes);
       const { header, outcome, problem } = assessment;
@@ -307,6 +334,7 @@ class MllpConnection {
         const answer = result.duplicate ? result.ackPayload : ack.send ? ack.text : null;
         if (answer !== null) acks.push(answer);
         stored.push(result.messageId);
+        if (!result.duplicate && assessment.truncatedValues?.length) warnings.push({ messageId: result.messageId, header, values: assessment.truncatedValues });
         this.log[problem ? 'warn' : 'debug']({ messageId: result.messageId, controlId: header?.controlId, messageType: header?.messageType, duplicate: result.duplicate, batch: true, ...(problem ? { code: problem.code } : {}) }, problem ? 'MLLP batch message rejected' : 'MLLP batch message stored');
       } catch (error) {
         this.log.error({ err: error, controlId: header?.controlId, messageType: header?.messageType }, 'MLLP batch message not stored; answered with an error');
@@ -315,6 +343,8 @@ class MllpConnection {
         else unanswerable = true;
       }
     }
+    // The stored messages get their warnings whether or not the batch can be answered (a resent batch is duplicates).
+    for (const warning of warnings) await this.warnTruncated(warning.messageId, warning.header, warning.values);
     if (unanswerable) {
       // A batch ACK without it would read as the whole batch answered: as for a single message, closing the
       // connection is the only way to say it failed. The stored messages stay unacknowledged; a resent batch
@@ -399,5 +429,15 @@ function assess(event: MllpEvent, maxMessageBytes: number): Assessment {
     if (!split.ok) return { payload, truncated: false, encoding, header, outcome: 'reject', problem: split.error };
     return { payload, truncated: false, encoding, header, outcome: 'accept', problem: undefined, batch: split.batch };
   }
-  return { payload, truncated: false, encoding, header, outcome: 'accept', problem: undefined };
+  return { payload, truncated: false, encoding, header, outcome: 'accept', problem: undefined, truncatedValues: truncatedValuesOf(text, header) };
+}
+
+/** HL7 v2.7 2.5.5.2: only a message whose MSH-2 declares a truncation character can mark values as truncated. */
+function truncatedValuesOf(text: string, header: MessageHeader): TruncatedValue[] {
+  if (!header.delimiters.truncation) return [];
+  try {
+    return Hl7Message.parse(text).truncatedValues();
+  } catch {
+    return [];
+  }
 }
