@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { parseConfigText } from '../src/config/index.ts';
+import { DEFAULT_FLOW_OWNERS } from '../src/config/owner-defaults.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { verifyAuditChain } from '../src/governance/index.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
@@ -9,6 +10,22 @@ import { waitFor } from './support/engine-harness.ts';
 
 const ADMIN = 'admin-token-for-sla-tests';
 const PHI_IN_REASON = 'MRN-8675309';
+
+describe('owners of flows', () => {
+  it('has default owners for every built-in flow, with no file at all', () => {
+    const config = parseConfigText('', {});
+    for (const flow of Object.keys(config.flows)) expect(config.owners.flows[flow], `owners.flows.${flow}`).toMatchObject({ business: expect.any(String), technical: expect.any(String) });
+    expect(config.owners.flows).toEqual(DEFAULT_FLOW_OWNERS);
+  });
+
+  it('keeps a flow the file names as the file says, and refuses an owner pair missing one half', () => {
+    const config = parseConfigText('owners:\n  flows:\n    invoiceMatch: { business: ap-team, technical: erp-oncall }\n    labSupplies: { business: lab, technical: integration-team }\n', {});
+    expect(config.owners.flows.invoiceMatch).toEqual({ business: 'ap-team', technical: 'erp-oncall' });
+    expect(config.owners.flows.labSupplies).toEqual({ business: 'lab', technical: 'integration-team' });
+    expect(config.owners.flows.demand).toEqual(DEFAULT_FLOW_OWNERS.demand);
+    expect(() => parseConfigText('owners:\n  flows:\n    demand: { business: perioperative-services }\n', {})).toThrow(/owners\.flows\.demand/);
+  });
+});
 
 describe('owners and SLAs of exceptions', () => {
   let db: TestDatabase;
@@ -67,6 +84,14 @@ describe('owners and SLAs of exceptions', () => {
     expect(alerts).toHaveLength(3);
     expect(alerts.join('\n')).not.toContain(PHI_IN_REASON);
     expect(JSON.parse(alerts.find((line) => line.includes('lot_recall'))!)).toMatchObject({ exceptionId: ids.lateCustom, businessOwner: 'quality', runbook: 'https://wiki.example.org/lot-recall' });
+  });
+
+  it('names a business and a technical owner for every flow: the file’s own over the defaults, shown by the config API', async () => {
+    const response = await fetch(`${app.httpUrl}/api/v1/config`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const { config } = (await response.json()) as { config: { owners: { flows: Record<string, { business: string; technical: string }> } } };
+    expect(config.owners.flows.demand).toEqual({ business: 'perioperative-services', technical: 'integration-team' });
+    expect(config.owners.flows.replenishment).toEqual(DEFAULT_FLOW_OWNERS.replenishment);
+    expect(config.owners.flows).toEqual({ ...DEFAULT_FLOW_OWNERS, demand: { business: 'perioperative-services', technical: 'integration-team' } });
   });
 
   it('lists exceptions with their owners, SLA due time and breach', async () => {

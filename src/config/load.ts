@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Value } from 'typebox/value';
 import { ConfigSchema, EndpointSchema, ExceptionOwnersSchema, FhirServerSchema, Hl7DestinationSchema, JobSchema, LaneSchema, OdooConnectionSchema, OidcSchema, OwnersSchema, ServerTlsSchema, TlsFilesSchema, type CarelaneConfig } from './schema.ts';
-import { DEFAULT_EXCEPTION_OWNERS } from './owner-defaults.ts';
+import { DEFAULT_EXCEPTION_OWNERS, DEFAULT_FLOW_OWNERS } from './owner-defaults.ts';
 import type { TSchema } from 'typebox';
 
 export interface LoadedConfig {
@@ -83,7 +83,7 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
   fillDefaults(withDefaults, ['x12', 'http', 'tls'], TlsFilesSchema);
   fillRecordDefaults(withDefaults, ['owners', 'flows'], OwnersSchema);
   fillRecordDefaults(withDefaults, ['owners', 'exceptions'], ExceptionOwnersSchema);
-  mergeExceptionOwnerDefaults(withDefaults);
+  mergeOwnerDefaults(withDefaults);
   resolveTlsPaths(withDefaults, baseDir);
   for (const error of Value.Errors(ConfigSchema, withDefaults)) {
     const message = describeSchemaError(error);
@@ -142,11 +142,12 @@ function crossReferenceProblems(config: CarelaneConfig): string[] {
   return problems;
 }
 
-/** The DESIGN.md exception types keep their default owners and SLA unless the file names its own. */
-function mergeExceptionOwnerDefaults(config: Record<string, unknown>): void {
-  const owners = config.owners as { exceptions?: Record<string, unknown> } | undefined;
+/** The DESIGN.md exception types and the built-in flows keep their default owners (and SLA) unless the file names its own. */
+function mergeOwnerDefaults(config: Record<string, unknown>): void {
+  const owners = config.owners as { exceptions?: Record<string, unknown>; flows?: Record<string, unknown> } | undefined;
   if (!owners) return;
   owners.exceptions = { ...structuredClone(DEFAULT_EXCEPTION_OWNERS), ...owners.exceptions };
+  owners.flows = { ...structuredClone(DEFAULT_FLOW_OWNERS), ...owners.flows };
 }
 
 /** TLS file paths are relative to the config file, like ${file:} references. */
