@@ -1,8 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -10,40 +6,25 @@ import { parseConfigText } from '../src/config/index.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { frame } from '../src/connectors/hl7v2/mllp-framing.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
+import { hasOpenssl, makeTestCertificates, type CertificateSpec, type TestCertificates } from './support/test-certificates.ts';
 
 // Real TLS on 127.0.0.1 with a throwaway CA made by openssl for this run (node cannot issue certificates).
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const ADMIN = 'admin-token-for-tls-tests';
 
-/** A CA, a server certificate for 127.0.0.1, and client certificates; the rogue one from a CA nobody trusts. */
-function makeCertificates(dir: string): void {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  for (const ca of ['ca', 'rogue-ca']) openssl('req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-subj', `/CN=${ca}`, '-days', '2');
-  const issue = (name: string, cn: string, ca: string, extensions: string) => {
-    writeFileSync(path.join(dir, `${name}.ext`), extensions);
-    openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
-  };
-  issue('server', '127.0.0.1', 'ca', 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  issue('ehr', 'ehr-system', 'ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-  issue('unmapped', 'some-other-system', 'ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-  issue('rogue', 'ehr-system', 'rogue-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-}
+/** A server certificate for 127.0.0.1, and client certificates; the rogue one from a CA nobody trusts. */
+const CERTIFICATES: CertificateSpec[] = [
+  { name: 'server', commonName: '127.0.0.1', issuer: 'ca', use: 'server' },
+  { name: 'ehr', commonName: 'ehr-system', issuer: 'ca', use: 'client' },
+  { name: 'unmapped', commonName: 'some-other-system', issuer: 'ca', use: 'client' },
+  { name: 'rogue', commonName: 'ehr-system', issuer: 'rogue-ca', use: 'client' },
+];
 
 describe.skipIf(!hasOpenssl)('TLS: mutual TLS on the API and MLLP over TLS', () => {
-  let dir: string;
+  let certificates: TestCertificates;
   let db: TestDatabase;
   let app: RunningCarelane;
-  const file = (name: string) => readFileSync(path.join(dir, name));
+  const file = (name: string) => certificates.file(name);
   const client = (name?: string) => (name ? { cert: file(`${name}.crt`), key: file(`${name}.key`) } : {});
 
   const request = (pathname: string, options: { method?: string; body?: string; cert?: string; token?: string }) =>
@@ -68,8 +49,8 @@ describe.skipIf(!hasOpenssl)('TLS: mutual TLS on the API and MLLP over TLS', () 
     });
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'carelane-tls-'));
-    makeCertificates(dir);
+    certificates = makeTestCertificates('carelane-tls-', CERTIFICATES);
+    const { dir } = certificates;
     db = await createTestDatabase(embeddedTarget(), 4);
     const tlsFiles = `cert: ${dir}/server.crt, key: ${dir}/server.key, ca: ${dir}/ca.crt, requestClientCert: true`;
     const config = parseConfigText(
@@ -81,7 +62,7 @@ describe.skipIf(!hasOpenssl)('TLS: mutual TLS on the API and MLLP over TLS', () 
   afterAll(async () => {
     await app?.stop();
     await db?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    certificates?.remove();
   });
 
   it('serves the API over HTTPS and takes a mapped client certificate as a system identity', async () => {

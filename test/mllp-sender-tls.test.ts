@@ -1,8 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import net from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CarelaneError } from '../src/contracts/errors.ts';
 import type { InboundMessage, InboundReceipt, InboundSink } from '../src/contracts/inbound.ts';
@@ -10,32 +6,16 @@ import type { ClaimedDelivery, HandlerContext } from '../src/engine/handlers.ts'
 import { buildApplicationAck, hl7SendHandler, parseMessageHeader, startMllpListener, type Hl7DestinationSettings, type MllpListener } from '../src/connectors/hl7v2/index.ts';
 import { controlIdFor } from '../src/connectors/hl7v2/order-status.ts';
 import { createLogger } from '../src/observability/logger.ts';
+import { hasOpenssl, makeTestCertificates, type CertificateSpec, type TestCertificates } from './support/test-certificates.ts';
 
 // The outbound MLLP path over TLS (hl7v2.destinations.<name>.tls), which status write-back and enhanced-mode
 // application acknowledgments to a return address both take: against Carelane's own MLLP listener with TLS and
 // a required client certificate, so both ends are real TLS on real sockets with a throwaway CA made by openssl.
 
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-function makeCertificates(dir: string): void {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  for (const ca of ['ca', 'rogue-ca']) openssl('req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-subj', `/CN=${ca}`, '-days', '2');
-  const issue = (name: string, cn: string, ca: string, extensions: string) => {
-    writeFileSync(path.join(dir, `${name}.ext`), extensions);
-    openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
-  };
-  issue('ehr', '127.0.0.1', 'ca', 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  issue('carelane', 'carelane', 'ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-}
+const CERTIFICATES: CertificateSpec[] = [
+  { name: 'ehr', commonName: '127.0.0.1', issuer: 'ca', use: 'server' },
+  { name: 'carelane', commonName: 'carelane', issuer: 'ca', use: 'client' },
+];
 
 /** What the receiving EHR stored, in memory: the MLLP listener answers only after accept resolves. */
 class MemorySink implements InboundSink {
@@ -65,10 +45,10 @@ async function failure(promise: Promise<unknown>): Promise<CarelaneError> {
 }
 
 describe.skipIf(!hasOpenssl)('MLLP sender over TLS (hl7v2.destinations.*.tls)', () => {
-  let dir: string;
+  let certificates: TestCertificates;
   let listener: MllpListener;
   const sink = new MemorySink();
-  const file = (name: string) => readFileSync(path.join(dir, name));
+  const file = (name: string) => certificates.file(name);
   const destination = (tls: Hl7DestinationSettings['tls']): Hl7DestinationSettings => ({
     host: '127.0.0.1',
     port: listener.port,
@@ -83,8 +63,7 @@ describe.skipIf(!hasOpenssl)('MLLP sender over TLS (hl7v2.destinations.*.tls)', 
   });
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'carelane-mllp-tls-'));
-    makeCertificates(dir);
+    certificates = makeTestCertificates('carelane-mllp-tls-', CERTIFICATES);
     listener = await startMllpListener({
       host: '127.0.0.1',
       port: 0,
@@ -98,7 +77,7 @@ describe.skipIf(!hasOpenssl)('MLLP sender over TLS (hl7v2.destinations.*.tls)', 
   });
   afterAll(async () => {
     await listener?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    certificates?.remove();
   });
 
   it('sends an application ACK over mutual TLS and is done on the receiver CA', async () => {

@@ -1,39 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { parseConfigText } from '../src/config/index.ts';
 import { allIssues, generate850, readX12 } from '../src/connectors/x12/index.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
+import { hasOpenssl, makeTestCertificates, type CertificateSpec, type TestCertificates } from './support/test-certificates.ts';
 
 // X12 over HTTPS in (`x12.http.tls`), with mutual TLS: only partners whose certificate chains to the configured CA
 // can post. A throwaway CA made by openssl for this run (node cannot issue certificates).
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-function makeCertificates(dir: string): void {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  for (const ca of ['ca', 'rogue-ca']) openssl('req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-subj', `/CN=${ca}`, '-days', '2');
-  const issue = (name: string, cn: string, ca: string, extensions: string) => {
-    writeFileSync(path.join(dir, `${name}.ext`), extensions);
-    openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
-  };
-  issue('server', '127.0.0.1', 'ca', 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  issue('partner', 'medsupply-edi', 'ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-  issue('rogue', 'medsupply-edi', 'rogue-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-}
+const CERTIFICATES: CertificateSpec[] = [
+  { name: 'server', commonName: '127.0.0.1', issuer: 'ca', use: 'server' },
+  { name: 'partner', commonName: 'medsupply-edi', issuer: 'ca', use: 'client' },
+  { name: 'rogue', commonName: 'medsupply-edi', issuer: 'rogue-ca', use: 'client' },
+];
 
 const US = { qualifier: 'ZZ', id: 'CARELANE', applicationCode: 'CARELANE' };
 const THEM = { qualifier: 'ZZ', id: 'MEDSUPPLY', applicationCode: 'MEDSUPPLY' };
@@ -44,10 +24,10 @@ const po = (isa13: number) =>
   ).text;
 
 describe.skipIf(!hasOpenssl)('X12 over HTTPS with mutual TLS', () => {
-  let dir: string;
+  let certificates: TestCertificates;
   let db: TestDatabase;
   let app: RunningCarelane;
-  const file = (name: string) => readFileSync(path.join(dir, name));
+  const file = (name: string) => certificates.file(name);
 
   const post = (body: string, cert?: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -61,8 +41,8 @@ describe.skipIf(!hasOpenssl)('X12 over HTTPS with mutual TLS', () => {
     });
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'carelane-x12-tls-'));
-    makeCertificates(dir);
+    certificates = makeTestCertificates('carelane-x12-tls-', CERTIFICATES);
+    const { dir } = certificates;
     db = await createTestDatabase(embeddedTarget());
     const config = parseConfigText(
       `
@@ -88,7 +68,7 @@ x12:
   afterAll(async () => {
     await app?.stop();
     await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
+    certificates?.remove();
   });
 
   it('takes an interchange from a partner with a certificate of the configured CA and answers its 999 over TLS', async () => {
