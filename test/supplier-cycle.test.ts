@@ -1,20 +1,19 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { parseConfigText } from '../src/config/index.ts';
+import type { CarelaneConfig } from '../src/config/index.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { sendMllp } from '../src/connectors/hl7v2/index.ts';
-import { OdooClient, ProductGateway, VendorGateway } from '../src/connectors/odoo/index.ts';
+import type { OdooClient } from '../src/connectors/odoo/index.ts';
 import { withCheckDigit } from '../src/connectors/gs1/index.ts';
-import { applyMappings } from '../src/flows/master-data/mappings.ts';
 import { raiseAcknowledgmentDelays } from '../src/flows/supplier/index.ts';
 import { startOdooSimulator, type OdooSimulator } from '../simulators/odoo/index.ts';
 import { startSupplierSimulator, type SupplierSimulator } from '../simulators/supplier/index.ts';
 import { startEhrSimulator, type EhrSimulator } from '../simulators/ehr/index.ts';
-import type { X12PartnerProfile } from '../src/connectors/x12/partner-profile.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
+import { freePort } from './support/free-port.ts';
 import { carelanePorts, everythingSent, findIdentifiers, startWireTap } from './support/phi-scan.ts';
+import { adminApi, connectOdooAdmin, m2o, mapNorthSite, queryRows, seedSupplierCatalog, siuBooking, supplierCycleConfig, x12TestPartner, yymmdd } from './support/supplier-cycle-setup.ts';
 
 // Issue 7, supplier cycle up to the receipt, end to end over real sockets: an SIU booking (MLLP) and a FHIR
 // SupplyRequest fall short → one PO → X12 850 to the supplier simulator, which answers a partial 855 (written
@@ -30,58 +29,21 @@ let supplier: SupplierSimulator;
 let ehr: EhrSimulator;
 let app: RunningCarelane;
 let client: OdooClient;
-let flowsConfig: ReturnType<typeof parseConfigText>['flows'];
+let flowsConfig: CarelaneConfig['flows'];
 const logLines: string[] = [];
 // every byte written to the peers and by Carelane's listeners, for the PHI scan (issue 8)
 const wire = startWireTap();
 const products: Record<string, number> = {};
 const gtins = { drape: withCheckDigit('1061414100002'), suture: withCheckDigit('1061414100003') };
 
-const profile: X12PartnerProfile = {
-  id: 'medsupply',
-  ours: { qualifier: 'ZZ', id: 'CARELANE', applicationCode: 'CARELANE' },
-  theirs: { qualifier: 'ZZ', id: 'MEDSUPPLY', applicationCode: 'MEDSUPPLY' },
-  version: '005010',
-  transport: 'http',
-  endpoint: 'http://127.0.0.1:1/unused',
-  acknowledgment: { kind: '999', withinMinutes: 60 },
-  usage: 'T',
-};
+const profile = x12TestPartner('medsupply', 'MEDSUPPLY');
 
 const siu = (id: string): string =>
-  [
-    `MSH|^~\\&|SCHED|NORTH|CARELANE|NET|20261124080000||SIU^S12^SIU_S12|M-${id}|P|2.5.1`,
-    `SCH|${id}|F-${id}||||||^Knee arthroscopy|60|MIN|^^60^20261201090000^20261201090000`,
-    'PID|1||777888^^^HOSP^MR||ROE^RICHARD||19650202|M',
-    'RGS|1',
-    'AIS|1||29881^Arthroscopy, knee^CPT|20261201090000|0|MIN|60|MIN',
-    'AIL|1||OR-3^^^NORTH',
-  ].join('\r');
+  siuBooking(id, { description: 'Knee arthroscopy', minutes: 60, procedure: { code: '29881', text: 'Arthroscopy, knee' }, room: 'OR-3', patient: 'PID|1||777888^^^HOSP^MR||ROE^RICHARD||19650202|M' });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${app.httpUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
-
-const query = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> => (await app.database.pool.query<T>(sql, params)).rows;
-const yymmdd = (iso: string) => iso.slice(2, 10).replaceAll('-', '');
+const api = adminApi(() => app.httpUrl, ADMIN);
+const query = queryRows(() => app.database.pool);
 const scan = (gtin: string, lot: string, expiry: string, count: number) => `(01)${gtin}(10)${lot}(17)${yymmdd(expiry)}(30)${count}`;
-const m2o = (value: unknown) => (Array.isArray(value) ? Number(value[0]) : Number(value));
 
 beforeAll(async () => {
   db = await createTestDatabase(embeddedTarget(), 6);
@@ -96,31 +58,28 @@ beforeAll(async () => {
     lots: { perLine: 2, expired: 1 },
   });
   ehr = await startEhrSimulator();
-  client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key', transport: 'jsonrpc' });
+  client = await connectOdooAdmin(odoo);
 
-  const ensured = await new ProductGateway(client).ensure([
-    { key: 'item:drape', defaultCode: 'DRAPE-KNEE', name: 'Knee drape', barcode: gtins.drape, tracking: 'lot', storable: true },
-    { key: 'item:suture', defaultCode: 'SUTURE-3-0', name: 'Suture 3-0', barcode: gtins.suture, tracking: 'lot', storable: true },
-  ]);
-  for (const [key, value] of ensured) products[key] = value.id;
-  const vendors = await new VendorGateway(client).ensure([{ key: 'vendor:medsupply', name: 'MedSupply Inc', ref: 'MEDSUPPLY' }]);
-  const vendorId = vendors.get('vendor:medsupply')!.id;
-  const templates = await client.read('product.product', Object.values(products), ['product_tmpl_id']);
-  await new VendorGateway(client).ensurePrices(templates.map((row) => ({ key: `price:${row.id}`, vendorId, productTemplateId: (row.product_tmpl_id as [number, string])[0], price: 4 })));
+  Object.assign(products, await seedSupplierCatalog(client, {
+    products: [
+      { key: 'item:drape', defaultCode: 'DRAPE-KNEE', name: 'Knee drape', barcode: gtins.drape, tracking: 'lot', storable: true },
+      { key: 'item:suture', defaultCode: 'SUTURE-3-0', name: 'Suture 3-0', barcode: gtins.suture, tracking: 'lot', storable: true },
+    ],
+    vendor: { key: 'vendor:medsupply', name: 'MedSupply Inc', ref: 'MEDSUPPLY' },
+    price: 4,
+  }));
 
-  const config = parseConfigText(
-    `
-server: { port: 0 }
-mllp: { port: 0 }
-engine: { pollIntervalMs: 50 }
+  const config = supplierCycleConfig({
+    databaseUrl: db.url,
+    adminToken: ADMIN,
+    odoo,
+    tokenizationSecret: 'tokenization-secret-for-supplier-cycle-0123',
+    sections: `
 fhir:
   listener: { port: 0 }
   sources: [{ id: ehr-north }]
   servers:
     ehr-north: { url: "${ehr.fhirBaseUrl}" }
-odoo:
-  connections:
-    odoo-main: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:ODOO_KEY}", transport: jsonrpc, timeoutMs: 3000 }
 x12:
   http: { port: ${x12Port} }
   partners:
@@ -133,10 +92,6 @@ flows:
     statusBack:
       - { source: "fhir:ehr-north", fhirServer: ehr-north }
   supplier: { supplyDelivery: true, overReceiptTolerancePercent: 10 }
-governance:
-  tokenization:
-    keys: [{ id: k1, secret: "\${env:PTK}" }]
-    activeKeyId: k1
 routes:
   - { source: mllp, type: "SIU^*", lane: critical, flow: demand }
   - { source: "fhir:*", type: "FHIR_*", lane: critical, flow: demand }
@@ -144,22 +99,18 @@ routes:
   - { source: "x12:*", type: X12_856, lane: standard, flow: ship_notice }
   - { lane: standard, flow: noop }
 `,
-    { DATABASE_URL: db.url, CARELANE_ADMIN_TOKEN: ADMIN, ODOO_KEY: 'sim-admin-api-key', PTK: 'tokenization-secret-for-supplier-cycle-0123' },
-  );
+  });
   flowsConfig = config.flows;
   const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
   wire.peers(odoo.port, supplier.port, ehr.port);
   app = await startCarelane({ config, origin: 'test' }, { log });
   wire.carelane(...carelanePorts(app));
 
-  const actor = { actor: 'test', source: 'test setup' };
-  const location = { site: 'north', odooConnection: 'odoo-main', storeroomLocationId: odoo.seeded.stockLocationId, destinationLocationId: odoo.seeded.wardLocationId, pickingTypeId: odoo.seeded.internalPickingTypeId };
-  await applyMappings(app.database.pool, 'locations', [{ ehrSystem: 'facility:NORTH', ehrCode: 'OR-3', ...location }, { ehrSystem: '', ehrCode: 'Location/WARD-5', ...location }], actor);
-  await applyMappings(app.database.pool, 'items', [
-    { ehrSystem: 'http://north.example/items', ehrCode: 'DRP', odooProductId: products['item:drape']! },
-    { ehrSystem: 'http://north.example/items', ehrCode: 'SUT30', odooProductId: products['item:suture']! },
-  ], actor);
-  await applyMappings(app.database.pool, 'preference-cards', [{ site: 'north', procedureSystem: 'CPT', procedureCode: '29881', lines: [{ system: 'http://north.example/items', code: 'DRP', quantity: 8 }] }], actor);
+  await mapNorthSite(app.database.pool, odoo, {
+    locations: [{ ehrSystem: 'facility:NORTH', ehrCode: 'OR-3' }, { ehrSystem: '', ehrCode: 'Location/WARD-5' }],
+    items: [{ code: 'DRP', productId: products['item:drape']! }, { code: 'SUT30', productId: products['item:suture']! }],
+    preferenceCard: { procedureCode: '29881', lines: [{ code: 'DRP', quantity: 8 }] },
+  });
 }, 60_000);
 
 afterAll(async () => {
