@@ -1,15 +1,11 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { parseConfigText } from '../src/config/index.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { sendMllp } from '../src/connectors/hl7v2/index.ts';
-import { OdooClient, ProductGateway, ReceiptGateway, VendorGateway } from '../src/connectors/odoo/index.ts';
+import { ReceiptGateway, type OdooClient } from '../src/connectors/odoo/index.ts';
 import { withCheckDigit } from '../src/connectors/gs1/index.ts';
 import type { ShippedItem } from '../src/connectors/x12/index.ts';
 import { transactionSet, writeInterchange, type SegmentValues } from '../src/connectors/x12/writer.ts';
-import type { X12PartnerProfile } from '../src/connectors/x12/partner-profile.ts';
-import { applyMappings } from '../src/flows/master-data/mappings.ts';
 import { readReceiptDocument } from '../src/flows/supplier/receipt-document.ts';
 import { odooLines, resolveReceipt } from '../src/flows/supplier/receipt.ts';
 import { expectedSerialsOf } from '../src/flows/supplier/ship-notice.ts';
@@ -19,6 +15,8 @@ import { startOdooSimulator, type OdooSimulator } from '../simulators/odoo/index
 import { startSupplierSimulator, type SupplierSimulator } from '../simulators/supplier/index.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
+import { freePort } from './support/free-port.ts';
+import { adminApi, connectOdooAdmin, m2o, mapNorthSite, queryRows, seedSupplierCatalog, siuBooking, supplierCycleConfig, x12TestPartner, yymmdd } from './support/supplier-cycle-setup.ts';
 
 // Issue 5/7: serial numbers from the ship notice to the Odoo receipt, end to end over real sockets. An SIU booking
 // falls short → a PO for 4 knee implants (tracked by serial in Odoo) and 2 drapes (by lot) → X12 850 to the
@@ -42,50 +40,13 @@ const products: Record<string, number> = {};
 let poName = '';
 let poKey = '';
 
-const profile: X12PartnerProfile = {
-  id: 'medsupply',
-  ours: { qualifier: 'ZZ', id: 'CARELANE', applicationCode: 'CARELANE' },
-  theirs: { qualifier: 'ZZ', id: 'MEDSUPPLY', applicationCode: 'MEDSUPPLY' },
-  version: '005010',
-  transport: 'http',
-  endpoint: 'http://127.0.0.1:1/unused',
-  acknowledgment: { kind: '999', withinMinutes: 60 },
-  usage: 'T',
-};
+const profile = x12TestPartner('medsupply', 'MEDSUPPLY');
 
 const siu = (id: string): string =>
-  [
-    `MSH|^~\\&|SCHED|NORTH|CARELANE|NET|20261124080000||SIU^S12^SIU_S12|M-${id}|P|2.5.1`,
-    `SCH|${id}|F-${id}||||||^Knee replacement|120|MIN|^^120^20261201090000^20261201090000`,
-    'PID|1||565656^^^HOSP^MR||DOE^JANE||19700101|F',
-    'RGS|1',
-    'AIS|1||27447^Total knee arthroplasty^CPT|20261201090000|0|MIN|120|MIN',
-    'AIL|1||OR-4^^^NORTH',
-  ].join('\r');
+  siuBooking(id, { description: 'Knee replacement', minutes: 120, procedure: { code: '27447', text: 'Total knee arthroplasty' }, room: 'OR-4', patient: 'PID|1||565656^^^HOSP^MR||DOE^JANE||19700101|F' });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${app.httpUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
-
-const query = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> => (await app.database.pool.query<T>(sql, params)).rows;
-const m2o = (value: unknown) => (Array.isArray(value) ? Number(value[0]) : Number(value));
-const yymmdd = (iso: string) => iso.slice(2, 10).replaceAll('-', '');
+const api = adminApi(() => app.httpUrl, ADMIN);
+const query = queryRows(() => app.database.pool);
 const implantScan = (serial: string, lot = 'LOTIMP1') => `(01)${gtins.implant}(10)${lot}(17)${yymmdd(EXPIRY)}(21)${serial}`;
 
 interface Receipt { status: string; pickingId: number | null; backorderId: number | null; outcome: { reason?: string; message?: string } | null; received: Array<{ productId: number; quantity: number; lots: Array<{ lot?: string; serial?: string; quantity: number }> }> }
@@ -127,24 +88,22 @@ beforeAll(async () => {
   const x12Port = await freePort();
   // The supplier takes the 850 and answers its 999; its own documents are not sent (the test sends the 856).
   supplier = await startSupplierSimulator({ profile, defaultScenario: 'accept' });
-  client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key', transport: 'jsonrpc' });
-  const ensured = await new ProductGateway(client).ensure([
-    { key: 'item:implant', defaultCode: 'KNEE-IMPL', name: 'Knee implant', barcode: gtins.implant, tracking: 'serial', storable: true },
-    { key: 'item:drape', defaultCode: 'DRAPE-KNEE', name: 'Knee drape', barcode: gtins.drape, tracking: 'lot', storable: true },
-  ]);
-  for (const [key, value] of ensured) products[key] = value.id;
-  const vendorId = (await new VendorGateway(client).ensure([{ key: 'vendor:medsupply', name: 'MedSupply Inc', ref: 'MEDSUPPLY' }])).get('vendor:medsupply')!.id;
-  const templates = await client.read('product.product', Object.values(products), ['product_tmpl_id']);
-  await new VendorGateway(client).ensurePrices(templates.map((row) => ({ key: `price:${row.id}`, vendorId, productTemplateId: m2o(row.product_tmpl_id), price: 900 })));
+  client = await connectOdooAdmin(odoo);
+  Object.assign(products, await seedSupplierCatalog(client, {
+    products: [
+      { key: 'item:implant', defaultCode: 'KNEE-IMPL', name: 'Knee implant', barcode: gtins.implant, tracking: 'serial', storable: true },
+      { key: 'item:drape', defaultCode: 'DRAPE-KNEE', name: 'Knee drape', barcode: gtins.drape, tracking: 'lot', storable: true },
+    ],
+    vendor: { key: 'vendor:medsupply', name: 'MedSupply Inc', ref: 'MEDSUPPLY' },
+    price: 900,
+  }));
 
-  const config = parseConfigText(
-    `
-server: { port: 0 }
-mllp: { port: 0 }
-engine: { pollIntervalMs: 50 }
-odoo:
-  connections:
-    odoo-main: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:ODOO_KEY}", transport: jsonrpc, timeoutMs: 3000 }
+  const config = supplierCycleConfig({
+    databaseUrl: db.url,
+    adminToken: ADMIN,
+    odoo,
+    tokenizationSecret: 'tokenization-secret-for-supplier-serials-0123',
+    sections: `
 endpoints:
   odoo-main: { retry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 100 } }
 x12:
@@ -155,29 +114,18 @@ suppliers:
   - { vendorRef: MEDSUPPLY, channel: x12, partner: medsupply }
 flows:
   replenishment: { groupWindowSeconds: 1 }
-governance:
-  tokenization:
-    keys: [{ id: k1, secret: "\${env:PTK}" }]
-    activeKeyId: k1
 routes:
   - { source: mllp, type: "SIU^*", lane: critical, flow: demand }
   - { source: "x12:*", type: X12_856, lane: standard, flow: ship_notice }
   - { lane: standard, flow: noop }
 `,
-    { DATABASE_URL: db.url, CARELANE_ADMIN_TOKEN: ADMIN, ODOO_KEY: 'sim-admin-api-key', PTK: 'tokenization-secret-for-supplier-serials-0123' },
-  );
+  });
   app = await startCarelane({ config, origin: 'test' }, { log: pino({ level: 'silent' }) });
-  const actor = { actor: 'test', source: 'test setup' };
-  const location = { site: 'north', odooConnection: 'odoo-main', storeroomLocationId: odoo.seeded.stockLocationId, destinationLocationId: odoo.seeded.wardLocationId, pickingTypeId: odoo.seeded.internalPickingTypeId };
-  await applyMappings(app.database.pool, 'locations', [{ ehrSystem: 'facility:NORTH', ehrCode: 'OR-4', ...location }], actor);
-  await applyMappings(app.database.pool, 'items', [
-    { ehrSystem: 'http://north.example/items', ehrCode: 'IMPL', odooProductId: products['item:implant']! },
-    { ehrSystem: 'http://north.example/items', ehrCode: 'DRP', odooProductId: products['item:drape']! },
-  ], actor);
-  await applyMappings(app.database.pool, 'preference-cards', [{
-    site: 'north', procedureSystem: 'CPT', procedureCode: '27447',
-    lines: [{ system: 'http://north.example/items', code: 'IMPL', quantity: 4 }, { system: 'http://north.example/items', code: 'DRP', quantity: 2 }],
-  }], actor);
+  await mapNorthSite(app.database.pool, odoo, {
+    locations: [{ ehrSystem: 'facility:NORTH', ehrCode: 'OR-4' }],
+    items: [{ code: 'IMPL', productId: products['item:implant']! }, { code: 'DRP', productId: products['item:drape']! }],
+    preferenceCard: { procedureCode: '27447', lines: [{ code: 'IMPL', quantity: 4 }, { code: 'DRP', quantity: 2 }] },
+  });
 }, 60_000);
 
 afterAll(async () => {
