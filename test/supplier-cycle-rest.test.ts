@@ -1,18 +1,16 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { parseConfigText } from '../src/config/index.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { sendMllp } from '../src/connectors/hl7v2/index.ts';
-import { OdooClient, ProductGateway, VendorGateway } from '../src/connectors/odoo/index.ts';
+import type { OdooClient } from '../src/connectors/odoo/index.ts';
 import { withCheckDigit } from '../src/connectors/gs1/index.ts';
 import { SIGNATURE_HEADER, signBody } from '../src/connectors/supplier-rest/index.ts';
-import { applyMappings } from '../src/flows/master-data/mappings.ts';
 import { startOdooSimulator, type OdooSimulator } from '../simulators/odoo/index.ts';
 import { startSupplierSimulator, type SupplierSimulator } from '../simulators/supplier/index.ts';
-import type { X12PartnerProfile } from '../src/connectors/x12/partner-profile.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
+import { freePort } from './support/free-port.ts';
+import { connectOdooAdmin, m2o, mapNorthSite, queryRows, seedSupplierCatalog, siuBooking, supplierCycleConfig, x12TestPartner } from './support/supplier-cycle-setup.ts';
 
 // Issue 7, the acknowledgment over the supplier REST profile end to end: an SIU booking falls short on four items
 // → one PO placed in Odoo and sent as a signed REST order to the supplier simulator → the supplier's signed
@@ -39,39 +37,10 @@ let supplier: SupplierSimulator;
 let client: OdooClient;
 const products = {} as Record<Item, number>;
 
-const x12Profile: X12PartnerProfile = {
-  id: 'acme',
-  ours: { qualifier: 'ZZ', id: 'CARELANE', applicationCode: 'CARELANE' },
-  theirs: { qualifier: 'ZZ', id: 'ACME', applicationCode: 'ACME' },
-  version: '005010',
-  transport: 'http',
-  endpoint: 'http://127.0.0.1:1/unused',
-  acknowledgment: { kind: '999', withinMinutes: 60 },
-  usage: 'T',
-};
+const x12Profile = x12TestPartner('acme', 'ACME');
 
 const siu = (id: string): string =>
-  [
-    `MSH|^~\\&|SCHED|NORTH|CARELANE|NET|20261124080000||SIU^S12^SIU_S12|M-${id}|P|2.5.1`,
-    `SCH|${id}|F-${id}||||||^Central line|60|MIN|^^60^20261201090000^20261201090000`,
-    'PID|1||555111^^^HOSP^MR||DOE^JANE||19700101|F',
-    'RGS|1',
-    'AIS|1||36556^Central venous catheter^CPT|20261201090000|0|MIN|60|MIN',
-    'AIL|1||OR-4^^^NORTH',
-  ].join('\r');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const m2o = (value: unknown) => (Array.isArray(value) ? Number(value[0]) : Number(value));
+  siuBooking(id, { description: 'Central line', minutes: 60, procedure: { code: '36556', text: 'Central venous catheter' }, room: 'OR-4', patient: 'PID|1||555111^^^HOSP^MR||DOE^JANE||19700101|F' });
 
 /**
  * A database, Odoo and supplier of their own per setting: the PO of one would cover the other's booking as incoming
@@ -87,26 +56,24 @@ async function startPeers(schema: string): Promise<void> {
     rest: { callbackUrl: 'http://127.0.0.1:1/unused', signingSecret: SUPPLIER_WEBHOOK, verifySecret: CARELANE_SIGNING },
   });
   odoo = await startOdooSimulator({ version: 18, databaseUrl: db.url, schema, reset: true });
-  client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key', transport: 'jsonrpc' });
-  const ensured = await new ProductGateway(client).ensure(ITEMS.map((item) => ({ key: `item:${item}`, defaultCode: item.toUpperCase(), name: item, barcode: gtins[item], storable: true })));
-  for (const item of ITEMS) products[item] = ensured.get(`item:${item}`)!.id;
-  const vendors = await new VendorGateway(client).ensure([{ key: 'vendor:acme', name: 'Acme Medical', ref: 'ACME' }]);
-  const vendorId = vendors.get('vendor:acme')!.id;
-  const templates = await client.read('product.product', Object.values(products), ['product_tmpl_id']);
-  await new VendorGateway(client).ensurePrices(templates.map((row) => ({ key: `price:${row.id}`, vendorId, productTemplateId: (row.product_tmpl_id as [number, string])[0], price: 3 })));
+  client = await connectOdooAdmin(odoo);
+  const ids = await seedSupplierCatalog(client, {
+    products: ITEMS.map((item) => ({ key: `item:${item}`, defaultCode: item.toUpperCase(), name: item, barcode: gtins[item], storable: true })),
+    vendor: { key: 'vendor:acme', name: 'Acme Medical', ref: 'ACME' },
+    price: 3,
+  });
+  for (const item of ITEMS) products[item] = ids[`item:${item}`]!;
 }
 
 /** One Carelane per rejections setting, on the same database and Odoo. */
 async function startWith(rejections: 'cancel' | 'exception'): Promise<{ app: RunningCarelane; eventsUrl: string }> {
   const restPort = await freePort();
-  const config = parseConfigText(
-    `
-server: { port: 0 }
-mllp: { port: 0 }
-engine: { pollIntervalMs: 50 }
-odoo:
-  connections:
-    odoo-main: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:ODOO_KEY}", transport: jsonrpc, timeoutMs: 3000 }
+  const config = supplierCycleConfig({
+    databaseUrl: db.url,
+    adminToken: ADMIN,
+    odoo,
+    tokenizationSecret: 'tokenization-secret-for-supplier-rest-0123',
+    sections: `
 supplierRest:
   http: { port: ${restPort} }
   profiles:
@@ -116,23 +83,19 @@ suppliers:
 flows:
   replenishment: { groupWindowSeconds: 5 }
   supplier: { rejections: ${rejections} }
-governance:
-  tokenization:
-    keys: [{ id: k1, secret: "\${env:PTK}" }]
-    activeKeyId: k1
 routes:
   - { source: mllp, type: "SIU^*", lane: critical, flow: demand }
   - { source: "supplier_rest:*", type: SUPPLIER_855, lane: standard, flow: supplier_ack }
   - { lane: standard, flow: noop }
 `,
-    { DATABASE_URL: db.url, CARELANE_ADMIN_TOKEN: ADMIN, ODOO_KEY: 'sim-admin-api-key', ACME_SIGNING: CARELANE_SIGNING, ACME_WEBHOOK: SUPPLIER_WEBHOOK, PTK: 'tokenization-secret-for-supplier-rest-0123' },
-  );
+    env: { ACME_SIGNING: CARELANE_SIGNING, ACME_WEBHOOK: SUPPLIER_WEBHOOK },
+  });
   const app = await startCarelane({ config, origin: 'test' }, { log: pino({ level: 'silent' }) });
-  const actor = { actor: 'test', source: 'test setup' };
-  const location = { site: 'north', odooConnection: 'odoo-main', storeroomLocationId: odoo.seeded.stockLocationId, destinationLocationId: odoo.seeded.wardLocationId, pickingTypeId: odoo.seeded.internalPickingTypeId };
-  await applyMappings(app.database.pool, 'locations', [{ ehrSystem: 'facility:NORTH', ehrCode: 'OR-4', ...location }], actor);
-  await applyMappings(app.database.pool, 'items', ITEMS.map((item) => ({ ehrSystem: 'http://north.example/items', ehrCode: item.toUpperCase(), odooProductId: products[item] })), actor);
-  await applyMappings(app.database.pool, 'preference-cards', [{ site: 'north', procedureSystem: 'CPT', procedureCode: '36556', lines: ITEMS.map((item) => ({ system: 'http://north.example/items', code: item.toUpperCase(), quantity: ORDERED[item] })) }], actor);
+  await mapNorthSite(app.database.pool, odoo, {
+    locations: [{ ehrSystem: 'facility:NORTH', ehrCode: 'OR-4' }],
+    items: ITEMS.map((item) => ({ code: item.toUpperCase(), productId: products[item] })),
+    preferenceCard: { procedureCode: '36556', lines: ITEMS.map((item) => ({ code: item.toUpperCase(), quantity: ORDERED[item] })) },
+  });
   return { app, eventsUrl: `http://127.0.0.1:${restPort}/supplier-rest/acme/events` };
 }
 
@@ -178,7 +141,7 @@ describe.each(['cancel', 'exception'] as const)('supplier REST acknowledgment wi
   let poKey = '';
   let orderId = 0;
   let before: PoLine[] = [];
-  const query = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> => (await app.database.pool.query<T>(sql, params)).rows;
+  const query = queryRows(() => app.database.pool);
 
   beforeAll(async () => {
     await startPeers(`odoo_supplier_rest_${rejections}`);
