@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { parseConfigText } from '../src/config/index.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { sendMllp } from '../src/connectors/hl7v2/index.ts';
-import { OdooClient, ProductGateway, VendorGateway } from '../src/connectors/odoo/index.ts';
-import { applyMappings } from '../src/flows/master-data/mappings.ts';
+import type { OdooClient } from '../src/connectors/odoo/index.ts';
 import { startOdooSimulator, type OdooSimulator } from '../simulators/odoo/index.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
+import { adminApi, connectOdooAdmin, m2o, mapNorthSite, queryRows, seedSupplierCatalog, siuBooking, supplierCycleConfig } from './support/supplier-cycle-setup.ts';
 
 // "Phantom receipt", second path (issue 7): a receipt batch whose Odoo retries ran out after it had chosen its
 // picking keeps that choice. Replayed after another batch validated that picking, it found it "already done" and
@@ -34,25 +33,10 @@ let poKey = '';
 let orderId = 0;
 
 const siu = (id: string): string =>
-  [
-    `MSH|^~\\&|SCHED|NORTH|CARELANE|NET|20261124080000||SIU^S12^SIU_S12|M-${id}|P|2.5.1`,
-    `SCH|${id}|F-${id}||||||^Knee arthroscopy|60|MIN|^^60^20261201090000^20261201090000`,
-    'PID|1||424242^^^HOSP^MR||POE^ANNA||19800303|F',
-    'RGS|1',
-    'AIS|1||29881^Arthroscopy, knee^CPT|20261201090000|0|MIN|60|MIN',
-    'AIL|1||OR-2^^^NORTH',
-  ].join('\r');
+  siuBooking(id, { description: 'Knee arthroscopy', minutes: 60, procedure: { code: '29881', text: 'Arthroscopy, knee' }, room: 'OR-2', patient: 'PID|1||424242^^^HOSP^MR||POE^ANNA||19800303|F' });
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${app.httpUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
-const query = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> => (await app.database.pool.query<T>(sql, params)).rows;
-const m2o = (value: unknown) => (Array.isArray(value) ? Number(value[0]) : Number(value));
+const api = adminApi(() => app.httpUrl, ADMIN);
+const query = queryRows(() => app.database.pool);
 
 interface Receipt { status: string; pickingId: number | null; backorderId: number | null; received: Array<{ quantity: number }> }
 const receipt = async (batchId: string) => (await api<Receipt>('GET', `/api/v1/receipts/${batchId}`)).body;
@@ -84,42 +68,36 @@ async function replay(exceptionId: string, batchId: string): Promise<void> {
 beforeAll(async () => {
   db = await createTestDatabase(embeddedTarget(), 6);
   odoo = await startOdooSimulator({ version: 18, databaseUrl: db.url, schema: 'odoo_receipt_replay', reset: true });
-  client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key', transport: 'jsonrpc' });
-  const ensured = await new ProductGateway(client).ensure([{ key: 'item:drape', defaultCode: 'DRAPE-KNEE', name: 'Knee drape', tracking: 'lot', storable: true }]);
-  drape = ensured.get('item:drape')!.id;
-  const vendorId = (await new VendorGateway(client).ensure([{ key: 'vendor:medsupply', name: 'MedSupply Inc', ref: 'MEDSUPPLY' }])).get('vendor:medsupply')!.id;
-  const [template] = await client.read('product.product', [drape], ['product_tmpl_id']);
-  await new VendorGateway(client).ensurePrices([{ key: 'price:drape', vendorId, productTemplateId: m2o(template!.product_tmpl_id), price: 4 }]);
+  client = await connectOdooAdmin(odoo);
+  const products = await seedSupplierCatalog(client, {
+    products: [{ key: 'item:drape', defaultCode: 'DRAPE-KNEE', name: 'Knee drape', tracking: 'lot', storable: true }],
+    vendor: { key: 'vendor:medsupply', name: 'MedSupply Inc', ref: 'MEDSUPPLY' },
+    price: 4,
+  });
+  drape = products['item:drape']!;
 
   // No supplier channel: the PO stays confirmed in Odoo (a buyer sends it); the goods come to the dock anyway.
-  const config = parseConfigText(
-    `
-server: { port: 0 }
-mllp: { port: 0 }
-engine: { pollIntervalMs: 50 }
-odoo:
-  connections:
-    odoo-main: { url: "${odoo.url}", database: ${odoo.database}, login: admin, apiKey: "\${env:ODOO_KEY}", transport: jsonrpc, timeoutMs: 3000 }
+  const config = supplierCycleConfig({
+    databaseUrl: db.url,
+    adminToken: ADMIN,
+    odoo,
+    tokenizationSecret: 'tokenization-secret-for-receipt-replay-0123',
+    sections: `
 endpoints:
   odoo-main: { retry: { maxAttempts: ${ATTEMPTS}, baseDelayMs: 50, maxDelayMs: 200 } }
 flows:
   replenishment: { groupWindowSeconds: 1 }
-governance:
-  tokenization:
-    keys: [{ id: k1, secret: "\${env:PTK}" }]
-    activeKeyId: k1
 routes:
   - { source: mllp, type: "SIU^*", lane: critical, flow: demand }
   - { lane: standard, flow: noop }
 `,
-    { DATABASE_URL: db.url, CARELANE_ADMIN_TOKEN: ADMIN, ODOO_KEY: 'sim-admin-api-key', PTK: 'tokenization-secret-for-receipt-replay-0123' },
-  );
+  });
   app = await startCarelane({ config, origin: 'test' }, { log: pino({ level: 'silent' }) });
-  const actor = { actor: 'test', source: 'test setup' };
-  const location = { site: 'north', odooConnection: 'odoo-main', storeroomLocationId: odoo.seeded.stockLocationId, destinationLocationId: odoo.seeded.wardLocationId, pickingTypeId: odoo.seeded.internalPickingTypeId };
-  await applyMappings(app.database.pool, 'locations', [{ ehrSystem: 'facility:NORTH', ehrCode: 'OR-2', ...location }], actor);
-  await applyMappings(app.database.pool, 'items', [{ ehrSystem: 'http://north.example/items', ehrCode: 'DRP', odooProductId: drape }], actor);
-  await applyMappings(app.database.pool, 'preference-cards', [{ site: 'north', procedureSystem: 'CPT', procedureCode: '29881', lines: [{ system: 'http://north.example/items', code: 'DRP', quantity: 14 }] }], actor);
+  await mapNorthSite(app.database.pool, odoo, {
+    locations: [{ ehrSystem: 'facility:NORTH', ehrCode: 'OR-2' }],
+    items: [{ code: 'DRP', productId: drape }],
+    preferenceCard: { procedureCode: '29881', lines: [{ code: 'DRP', quantity: 14 }] },
+  });
 
   const [ack] = await sendMllp('127.0.0.1', app.mllpPort!, [siu('APT-900')]);
   expect(ack).toContain('MSA|AA');
