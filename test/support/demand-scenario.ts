@@ -214,11 +214,21 @@ export class DemandScenario {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    let pending = '';
+    let found = false;
     const started = new Promise<{ http: string; mllpPort: number }>((resolve, reject) => {
+      // Only whole lines are parsed: a chunk may end mid-line, and the kept tail of the output may start mid-line.
       const onData = (chunk: Buffer) => {
-        output = (output + chunk.toString()).slice(-20_000);
-        const line = output.split('\n').find((l) => l.includes('Carelane started'));
+        const text = chunk.toString();
+        output = (output + text).slice(-20_000);
+        if (found) return;
+        pending += text;
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        const line = lines.find((l) => l.includes('Carelane started'));
         if (line) {
+          found = true;
+          pending = '';
           const parsed = JSON.parse(line) as { http: string; mllpPort: number };
           resolve({ http: parsed.http, mllpPort: parsed.mllpPort });
         }
