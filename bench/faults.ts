@@ -110,7 +110,7 @@ export class FaultSuite {
     let sending: Promise<SendOutcome>;
     let hitBy: number | undefined;
     // Sends spread over a few seconds, so the fault lands while demands are being received and worked on.
-    const paced = () => scenario.send(label, count, { rate: Math.max(2, count / 4), connectionsPerEngine: 1 });
+    const paced = () => scenario.send(label, count, { rate: Math.max(2, count / 4), connectionsPerEngine: 1, resendForSeconds: options.outageSeconds });
     const reservedSoFar = async () => (await scenario.database.pool.query<{ n: number }>(`select count(*)::int as n from carelane.demands where demand_key like $1 and status in ('reserved', 'partial')`, [`SCHED^NORTH|F-${label}-%`])).rows[0]!.n;
     this.log(`fault ${name}: ${count} demands, outage ${options.outageSeconds} s`);
     switch (name) {

@@ -87,7 +87,7 @@ x12:
 suppliers:
   - { vendorRef: MEDSUPPLY, channel: x12, partner: medsupply, ackWithinMinutes: 30 }
 flows:
-  replenishment: { groupWindowSeconds: 4 }
+  replenishment: { groupWindowSeconds: 8 }
   demand:
     statusBack:
       - { source: "fhir:ehr-north", fhirServer: ehr-north }

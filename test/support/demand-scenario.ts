@@ -269,7 +269,7 @@ export class DemandScenario {
    * engine re-sends an unacknowledged message; the control id is the same, so a stored one is a duplicate.
    * `rate` paces the sends (messages/s over all connections).
    */
-  async send(label: string, count: number, options: { rate?: number; connectionsPerEngine?: number; from?: number } = {}): Promise<SendOutcome> {
+  async send(label: string, count: number, options: { rate?: number; connectionsPerEngine?: number; from?: number; resendForSeconds?: number } = {}): Promise<SendOutcome> {
     const from = options.from ?? 0;
     const queue = Array.from({ length: count }, (_, i) => from + i);
     const keys: string[] = [];
@@ -310,7 +310,8 @@ export class DemandScenario {
               // A negative ACK (the database is restarting) or a dropped connection: the EHR sends it again.
               if (sender) await Promise.race([sender.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 200))]);
               sender = undefined;
-              if (attempt >= 60) throw new Error(`demand ${label}-${n}: no engine acknowledged it after ${attempt} tries: ${(error as Error).message}`);
+              // An EHR's interface engine keeps resending for as long as the outage lasts; give up only well after it.
+              if (attempt >= 60 + (options.resendForSeconds ?? 0) * 2) throw new Error(`demand ${label}-${n}: no engine acknowledged it after ${attempt} tries: ${(error as Error).message}`);
               resent++;
               await new Promise((resolve) => setTimeout(resolve, 500));
               engine = nextEngine(engine.alive() ? undefined : engine);
