@@ -545,9 +545,9 @@ export function formatDemandResult(result: DemandBenchResult): string {
     sync
       ? `Sync during the measured runs: master_data.sync deliveries on the bulk lane (requestSync), ${sync.runs} run(s), ${sync.productsReadBurst.toLocaleString('en-US')} products read during the burst and ${sync.productsReadPaced.toLocaleString('en-US')} during the paced run, ${sync.itemMappingsLinked.toLocaleString('en-US')} crosswalk rows linked, ${sync.deliveries} deliveries; running throughout: ${sync.coveredBoth ? 'yes' : 'NO (gaps between runs)'}`
       : '',
-    `The Odoo simulator runs one call at a time (one advisory lock per database, simulators/odoo/server.ts) and loads a model's rows on each call:`,
+    `The Odoo simulator answers reads side by side (each on its own snapshot, as Odoo's workers do) and writes one at a time; it loads a model's rows on each call:`,
     `alone, one sync page (search_read of 200 of ${result.products.toLocaleString('en-US')} products by write_date) takes ${result.withSync.syncPageMs} ms there, a one-record read ${result.withSync.smallReadMs} ms (both with the ${result.latencyMs} ms`,
-    'latency); every reservation call that arrives during a sync page waits for it. A real Odoo answers calls in parallel worker processes (--workers).',
+    'latency). The sync yields to urgent work: each of its batches waits (at most 2 s) while critical deliveries run in Carelane, so it reads in the gaps.',
     sync
       ? `During the paced run the sync read ${round(sync.productsReadPaced / 200 / result.withSync.paced.seconds, 1)} pages/s of 200 products: about ${Math.round(((sync.productsReadPaced / 200) * result.withSync.syncPageMs) / (result.withSync.paced.seconds * 10))}% of the simulator's time at ${result.withSync.syncPageMs} ms a page.`
       : '',
