@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { Type } from 'typebox';
 import { parseConfigText } from '../src/config/index.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
-import { CANONICAL_CONTRACTS, canonicalContract, ItemSchema, seedCanonicalContracts } from '../src/contracts/canonical/index.ts';
+import { CANONICAL_CONTRACTS, CANONICAL_EVENT_CONTRACTS, canonicalContract, ItemSchema, seedCanonicalContracts } from '../src/contracts/canonical/index.ts';
 import { createToken, verifyAuditChain } from '../src/governance/index.ts';
 import { mappingFailure, PgMasterDataLookup, replayMappingFailures, type UnmappedValue } from '../src/flows/master-data/index.ts';
 import { saveMappings } from '../src/flows/master-data/store.ts';
@@ -139,7 +139,7 @@ describe('crosswalk API', () => {
 describe('canonical contracts in the registry', () => {
   it('lists every canonical contract at start-up, and keeps two majors of one active side by side', async () => {
     const active = (await (await call('GET', '/api/v1/contracts?status=active', { token: tokens.viewer })).json()) as { versions: Array<{ name: string; version: string; kind: string }> };
-    expect(active.versions.filter((v) => v.kind === 'canonical').map((v) => `${v.name}@${v.version}`).sort()).toEqual(CANONICAL_CONTRACTS.map((c) => `${c.name}@${c.version}`).sort());
+    expect(active.versions.filter((v) => v.kind === 'canonical').map((v) => `${v.name}@${v.version}`).sort()).toEqual([...CANONICAL_CONTRACTS, ...CANONICAL_EVENT_CONTRACTS].map((c) => `${c.name}@${c.version}`).sort());
 
     const { storable: _dropped, ...withoutStorable } = ItemSchema.properties;
     const itemV2 = canonicalContract('item', '2.0.0', Type.Object(withoutStorable, { additionalProperties: false, title: 'Item', 'x-class': 'business' }));
