@@ -109,7 +109,9 @@ export class Hl7Message {
     if (!mark) return [];
     const found: TruncatedValue[] = [];
     const occurrences = new Map<string, number>();
-    const repeated = new Set(this.segments.filter((s, i) => this.segments.findIndex((o) => o.name === s.name) !== i).map((s) => s.name));
+    const counts = new Map<string, number>();
+    for (const segment of this.segments) counts.set(segment.name, (counts.get(segment.name) ?? 0) + 1);
+    const repeated = new Set([...counts].filter(([, count]) => count > 1).map(([name]) => name));
     for (const segment of this.segments) {
       const occurrence = (occurrences.get(segment.name) ?? 0) + 1;
       occurrences.set(segment.name, occurrence);

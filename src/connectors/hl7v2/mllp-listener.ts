@@ -434,7 +434,9 @@ function assess(event: MllpEvent, maxMessageBytes: number): Assessment {
 
 /** HL7 v2.7 2.5.5.2: only a message whose MSH-2 declares a truncation character can mark values as truncated. */
 function truncatedValuesOf(text: string, header: MessageHeader): TruncatedValue[] {
-  if (!header.delimiters.truncation) return [];
+  const mark = header.delimiters.truncation;
+  // Most v2.7+ messages declare the character and never use it: only MSH-2's own occurrence means no second parse.
+  if (!mark || text.indexOf(mark) === text.lastIndexOf(mark)) return [];
   try {
     return Hl7Message.parse(text).truncatedValues();
   } catch {
