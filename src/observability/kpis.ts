@@ -91,9 +91,6 @@ export async function supplierMilestones(db: Queryable, windowDays: number): Pro
   return rows.map((r) => ({ vendorId: r.vendor_id, orders: Number(r.orders), ackLatencyMinutes: num(r.ack), asnLeadHours: num(r.asn), onTimePercent: num(r.on_time, 1), fillRatePercent: num(r.fill, 1) }));
 }
 
-/** The system actor of automatic replays (src/flows/master-data/auto-replay.ts): not a manual touch. */
-const AUTOMATIC_ACTORS = ['system:auto-replay', 'system'];
-
 export async function computeKpis(db: Queryable, options: { windowDays: number; leadTimeDays: number; onHand?: (site: string, productIds: number[]) => Promise<Map<number, number>> }): Promise<Kpis> {
   const { windowDays } = options;
   const suppliers = await supplierMilestones(db, windowDays);
@@ -115,20 +112,21 @@ export type HeadlineKpis = Pick<Kpis, 'orderAcknowledgmentLatencyMinutes' | 'pro
  */
 export async function headlineKpis(db: Queryable, windowDays: number, site?: string): Promise<HeadlineKpis> {
   const receipts = await receiptsTable(db);
+  // Resolutions by a system actor (system:auto-replay, src/flows/master-data/auto-replay.ts) are not manual touches.
   const { rows: overall } = await db.query<{ ack: string | null; first_pass: string | null; touches: string | null }>(
     `select
        (select avg(extract(epoch from acked - sent_at) / 60) from (
           select po.sent_at, (select min(m.received_at) from carelane.transaction_links t join carelane.messages m on m.correlation_id = t.correlation_id
                                where t.related_id = po.correlation_id and t.relation = 'acknowledgment') as acked
-          from carelane.purchase_orders po where po.sent_at > now() - make_interval(days => $1) and ($3::text is null or po.site = $3)) a where acked is not null) as ack,
+          from carelane.purchase_orders po where po.sent_at > now() - make_interval(days => $1) and ($2::text is null or po.site = $2)) a where acked is not null) as ack,
        (select 100.0 * count(*) filter (where im.first_pass) / nullif(count(*), 0) from carelane.invoice_matches im
          where im.created_at > now() - make_interval(days => $1)
-           and ($3::text is null or exists (select 1 from carelane.purchase_orders po where po.po_key = im.po_key and po.site = $3))) as first_pass,
-       case when $3::text is null then
-       (select count(*) filter (where resolved_by is not null and not (resolved_by = any($2::text[]) or resolved_by like 'system%'))::numeric
+           and ($2::text is null or exists (select 1 from carelane.purchase_orders po where po.po_key = im.po_key and po.site = $2))) as first_pass,
+       case when $2::text is null then
+       (select count(*) filter (where resolved_by is not null and resolved_by not like 'system%')::numeric
                / nullif((select count(distinct correlation_id) from carelane.messages where received_at > now() - make_interval(days => $1)), 0)
           from carelane.exceptions where created_at > now() - make_interval(days => $1)) end as touches`,
-    [windowDays, AUTOMATIC_ACTORS, site ?? null],
+    [windowDays, site ?? null],
   );
   let cycle: number | null = null;
   if (receipts) {
