@@ -5,6 +5,7 @@ import { toGtin14 } from '../../connectors/gs1/index.ts';
 import type { FlowsConfig } from '../../config/schema.ts';
 import type { DeliveryHandler, HandlerResult, NewDelivery, StageRecord } from '../../engine/handlers.ts';
 import { linkTransactions } from '../../store/demands.ts';
+import { payloadOf } from '../step-payload.ts';
 import type { Queryable } from '../../store/database.ts';
 import { canonicalDocuments, loadMessage } from '../supplier/documents.ts';
 import { matchInvoice, toleranceFor, type MatchedLine, type MatchLineInput } from './three-way-match.ts';
@@ -106,8 +107,7 @@ export function invoiceMatchStep(clientFor: OdooClientFor, flows: FlowsConfig): 
   return {
     action: 'invoice.match',
     async run(delivery, context): Promise<HandlerResult> {
-      const payload = delivery.payload as InvoiceMatchPayload;
-      if (!payload?.matchKey || !payload.invoice) throw permanentError('invoice.match: payload.matchKey and payload.invoice are required', { code: 'flow_bad_payload', where: { field: 'payload' } });
+      const payload = payloadOf<InvoiceMatchPayload>(delivery.payload, 'invoice.match', ['matchKey', 'billKey', 'poKey', 'poName', 'odooOrderId', 'vendorId', 'odooConnection', 'poLines', 'invoice']);
       const client = (await clientFor(delivery.endpoint)).withSignal(context.signal);
       const bills = new BillGateway(client);
       const [vendor] = await client.read('res.partner', [payload.vendorId], ['ref']);
