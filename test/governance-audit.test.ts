@@ -42,6 +42,11 @@ describe('audit trail verification', () => {
     expect(result).toEqual({ entries: 12, ok: true, head: { id: all.at(-1), hash: rows[0]!.hash } });
   });
 
+  it('passes an entry whose detail held undefined values or a Date: the hash covers what is stored (JSON), not the object in memory', async () => {
+    await inTransaction(db.pool, (tx) => appendAudit(tx, { actor: 'token:tester', action: 'test.entry', detail: { note: undefined, at: new Date('2026-11-24T10:00:00Z'), list: [1, undefined] } }));
+    expect(await verifyAuditChain(db.pool)).toMatchObject({ entries: 13, ok: true });
+  });
+
   it('finds an edited entry, a deleted one in the middle, and a deleted first one', async () => {
     const all = await ids();
     await db.pool.query(`update carelane.audit_log set detail = jsonb_set(detail, '{i}', '99') where id = $1`, [all[7]]);

@@ -44,10 +44,14 @@ export async function appendAudit(tx: pg.PoolClient, entry: AuditEntry): Promise
   const { rows } = await tx.query<{ hash: string }>('select hash from carelane.audit_log order by id desc limit 1');
   const prevHash = rows[0]?.hash ?? GENESIS;
   const at = new Date().toISOString();
+  // The hash covers the detail as stored (JSON), which verify reads back: an undefined key or a Date hashed as the
+  // object in memory would not match its stored form, and verify would report an untouched entry as altered.
+  const stored = JSON.stringify(entry.detail ?? null);
+  const hash = entryHash(prevHash, at, { ...entry, detail: JSON.parse(stored) as unknown });
   await tx.query(
     `insert into carelane.audit_log (at, actor, action, target_type, target_id, reason, detail, prev_hash, hash)
      values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)`,
-    [at, entry.actor, entry.action, entry.targetType ?? null, entry.targetId ?? null, entry.reason ?? null, JSON.stringify(entry.detail ?? null), prevHash, entryHash(prevHash, at, entry)],
+    [at, entry.actor, entry.action, entry.targetType ?? null, entry.targetId ?? null, entry.reason ?? null, stored, prevHash, hash],
   );
 }
 
