@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Fastify from 'fastify';
 import { pino } from 'pino';
 import { parseConfigText } from '../src/config/index.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { createToken } from '../src/governance/index.ts';
+import { consoleRoutes } from '../src/api/routes/console.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
 
@@ -161,5 +166,42 @@ routes: [{ lane: standard, flow: noop }]
     if (script) expect((await fetch(`${app.httpUrl}${script}`)).headers.get('content-type')).toContain('text/javascript');
     expect((await fetch(`${app.httpUrl}/assets/..%2Fpackage.json`)).status).toBe(404);
     expect((await fetch(`${app.httpUrl}/assets/missing.js`)).status).toBe(404);
+  });
+});
+
+// The same file serving on a bundle made here: the test above sees whichever console/dist this checkout has
+// (or none), so it cannot tell a served bundle from a missing one on its own.
+describe('console files: a built bundle and a missing one', () => {
+  let dist: string;
+  beforeAll(async () => {
+    dist = await mkdtemp(path.join(tmpdir(), 'carelane-console-dist-'));
+    await mkdir(path.join(dist, 'assets'));
+    await writeFile(path.join(dist, 'index.html'), '<!doctype html><div id="root"></div><script type="module" src="/assets/index-abc123.js"></script>');
+    await writeFile(path.join(dist, 'assets', 'index-abc123.js'), 'console.log("bundle")');
+  });
+  afterAll(async () => rm(dist, { recursive: true, force: true }));
+
+  it('serves index.html and its hashed assets with their types, and says when the console is not built', async () => {
+    const built = Fastify();
+    consoleRoutes(built, dist);
+    const page = await built.inject({ url: '/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.body).toContain('<div id="root">');
+    const script = await built.inject({ url: '/assets/index-abc123.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(script.headers['cache-control']).toContain('immutable');
+    expect(script.body).toBe('console.log("bundle")');
+    expect((await built.inject({ url: '/assets/other.js' })).statusCode).toBe(404);
+    expect((await built.inject({ url: '/assets/..%2Findex.html' })).statusCode).toBe(404);
+    await built.close();
+
+    const missing = Fastify();
+    consoleRoutes(missing, path.join(dist, 'absent'));
+    const notBuilt = await missing.inject({ url: '/' });
+    expect(notBuilt.statusCode).toBe(200);
+    expect(notBuilt.body).toContain('The console is not built');
+    await missing.close();
   });
 });
