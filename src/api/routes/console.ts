@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -31,9 +31,9 @@ The API is at <a href="/docs">/docs</a>.</p></body></html>`;
 
 /** GET / and /assets/*: the console's files, outside the /api scope (no token needed to load the page). */
 export function consoleRoutes(app: FastifyInstance, dist: string = CONSOLE_DIST): void {
-  const sendIndex = (reply: FastifyReply) => {
-    const index = path.join(dist, 'index.html');
-    const html = existsSync(index) ? readFileSync(index) : NOT_BUILT;
+  // read per request, without blocking the event loop: a rebuilt console is served without a restart
+  const sendIndex = async (reply: FastifyReply) => {
+    const html = (await readIfExists(path.join(dist, 'index.html'))) ?? NOT_BUILT;
     return reply.header('content-security-policy', CONSOLE_CSP).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(html);
   };
   app.get('/', { schema: { hide: true } }, async (_request, reply) => sendIndex(reply));
@@ -42,15 +42,24 @@ export function consoleRoutes(app: FastifyInstance, dist: string = CONSOLE_DIST)
     const { file } = request.params;
     // one flat folder of hashed names: anything else (.., slashes, dotfiles) is not ours
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(file) || file.includes('..')) return reply.code(404).send({ error: 'not_found', message: 'no such console file' });
-    const full = path.join(dist, 'assets', file);
-    if (!existsSync(full)) return reply.code(404).send({ error: 'not_found', message: 'no such console file' });
+    const content = await readIfExists(path.join(dist, 'assets', file));
+    if (!content) return reply.code(404).send({ error: 'not_found', message: 'no such console file' });
     return reply
       .header('content-security-policy', CONSOLE_CSP)
       // file names carry a content hash: a new build has new names
       .header('cache-control', 'public, max-age=31536000, immutable')
       .type(CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream')
-      .send(readFileSync(full));
+      .send(content);
   });
+}
+
+async function readIfExists(file: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 const Bucketed = Type.Object({
