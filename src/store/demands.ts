@@ -258,6 +258,12 @@ export async function findPurchaseOrder(db: Queryable, poKey: string): Promise<P
   return rows[0] && toPurchaseOrder(rows[0]);
 }
 
+/** The latest purchase order with this Odoo name (the PO number supplier documents and receipts carry). */
+export async function findPurchaseOrderByName(db: Queryable, name: string): Promise<PurchaseOrderRow | undefined> {
+  const { rows } = await db.query<PurchaseOrderRecord>('select * from carelane.purchase_orders where name = $1 order by created_at desc limit 1', [name]);
+  return rows[0] && toPurchaseOrder(rows[0]);
+}
+
 export async function setPurchaseOrderState(db: Queryable, poKey: string, state: string): Promise<void> {
   await db.query('update carelane.purchase_orders set state = $2, updated_at = now() where po_key = $1', [poKey, state]);
 }

@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { CarelaneError } from '../../contracts/errors.ts';
 import { findReceipt, readReceiptDocument, receiptBatchKey, RECEIPT_MESSAGE_TYPE } from '../../flows/supplier/index.ts';
 import { insertInbound, notifyLanes } from '../../store/messages.ts';
+import { findPurchaseOrderByName } from '../../store/demands.ts';
 import { newCorrelationId } from '../../observability/correlation.ts';
 import { jsonify } from '../json.ts';
 import type { ApiContext } from '../context.ts';
@@ -86,8 +87,7 @@ export function receiptRoutes(app: FastifyInstance, context: ApiContext): void {
         if (error instanceof CarelaneError) return reply.code(400).send({ error: error.code, message: error.message });
         throw error;
       }
-      const { rows } = await context.pool.query('select 1 from carelane.purchase_orders where name = $1', [document.poNumber]);
-      if (rows.length === 0) return reply.code(404).send({ error: 'po_unknown', message: `purchase order ${document.poNumber} is not one Carelane placed` });
+      if (!(await findPurchaseOrderByName(context.pool, document.poNumber))) return reply.code(404).send({ error: 'po_unknown', message: `purchase order ${document.poNumber} is not one Carelane placed` });
       const payload = Buffer.from(JSON.stringify(request.body));
       const contentHash = createHash('sha256').update(payload).digest('hex');
       const lane = context.config.flows.supplier.lane;

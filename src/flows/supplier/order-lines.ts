@@ -3,7 +3,7 @@ import type { ProductIds } from '../../connectors/x12/index.ts';
 import type { OutboundPurchaseOrder } from '../../connectors/x12/generate-850.ts';
 import { toGtin14 } from '../../connectors/gs1/index.ts';
 import type { Queryable } from '../../store/database.ts';
-import type { PurchaseOrderRow } from '../../store/demands.ts';
+import { findPurchaseOrderByName, type PurchaseOrderRow } from '../../store/demands.ts';
 
 /**
  * A purchase order line as the supplier saw it: the line number, quantity and identifiers of the 850 (or REST
@@ -28,49 +28,24 @@ export interface SentOrder {
   sentAt: Date | undefined;
 }
 
-interface OrderRecord {
-  po_key: string;
-  correlation_id: string;
-  site: string;
-  odoo_connection: string;
-  vendor_id: number;
-  odoo_order_id: number | null;
-  name: string | null;
-  state: string | null;
-  sent_at: Date | null;
-  lines: PurchaseOrderRow['lines'];
-}
-
 /**
  * The purchase order a supplier document names (by PO number = the Odoo PO name, BEG03/BAK03/PRF01), with the
  * lines as sent. The sent order comes from the send delivery's payload (x12.send_850 / supplier_rest.send_po),
  * whose lines are the PO's lines in the same order (replenishment/send-order.ts).
  */
 export async function findSentOrder(db: Queryable, poNumber: string, where: { field: string; segment?: string }): Promise<SentOrder> {
-  const { rows } = await db.query<OrderRecord>('select * from carelane.purchase_orders where name = $1 order by created_at desc limit 1', [poNumber]);
-  const row = rows[0];
-  if (!row || row.odoo_order_id === null || row.name === null) {
+  const found = await findPurchaseOrderByName(db, poNumber);
+  if (!found || found.odooOrderId === null || found.name === null) {
     throw permanentError(`purchase order ${poNumber} is not one Carelane placed (carelane.purchase_orders): the document cannot be applied`, { code: 'po_unknown', where });
   }
-  const order = {
-    poKey: row.po_key,
-    correlationId: row.correlation_id,
-    site: row.site,
-    odooConnection: row.odoo_connection,
-    vendorId: row.vendor_id,
-    odooOrderId: row.odoo_order_id,
-    name: row.name,
-    state: row.state,
-    sentAt: row.sent_at,
-    lines: row.lines,
-  };
+  const order = { ...found, odooOrderId: found.odooOrderId, name: found.name };
   const { rows: sends } = await db.query<{ endpoint: string; payload: { purchaseOrder?: OutboundPurchaseOrder }; completed_at: Date | null; status: string }>(
     `select endpoint, payload, completed_at, status from carelane.deliveries where idempotency_key = any($1::text[]) order by id limit 1`,
-    [[`x12.send_850:${row.po_key}`, `supplier_rest.send_po:${row.po_key}`]],
+    [[`x12.send_850:${order.poKey}`, `supplier_rest.send_po:${order.poKey}`]],
   );
   const send = sends[0];
   const sentLines = send?.payload.purchaseOrder?.lines ?? [];
-  const lines = row.lines.map((line, index): SentLine => {
+  const lines = order.lines.map((line, index): SentLine => {
     const sent = sentLines[index];
     const gtin = sent?.gtin ? toGtin14(sent.gtin) : undefined;
     return {
