@@ -183,12 +183,14 @@ export function rescheduleStep({ clientFor }: StepDependencies): DeliveryHandler
     action: 'demand.reschedule',
     async run(delivery, context): Promise<HandlerResult> {
       const payload = payloadOf<ReschedulePayload>(delivery.payload, 'demand.reschedule', ['demandKey', 'reservationKey', 'scheduledStart']);
-      const transfers = new TransferGateway((await clientFor(delivery.endpoint)).withSignal(context.signal));
+      const client = (await clientFor(delivery.endpoint)).withSignal(context.signal);
+      const transfers = new TransferGateway(client);
       const pickingId = await transfers.findByKey(payload.reservationKey);
       if (pickingId === undefined) return { stages: [{ stage: 'no transfer in Odoo to move', outcome: 'skipped' }] };
       const state = await transfers.state(pickingId);
       if (state === 'done' || state === 'cancel') return { stages: [{ stage: `transfer ${pickingId} is ${state}: not moved`, outcome: 'skipped' }] };
-      await transfers.reschedule(payload.reservationKey, payload.scheduledStart);
+      // The picking is known and its state checked: write it directly (TransferGateway.reschedule would look both up again).
+      await client.write('stock.picking', [pickingId], { scheduled_date: odooDatetime(payload.scheduledStart) });
       return { stages: [{ stage: `transfer ${pickingId} moved to ${payload.scheduledStart}`, outcome: 'ok' }] };
     },
   };
