@@ -1,9 +1,8 @@
 import type pg from 'pg';
 import { inTransaction } from '../store/database.ts';
-import { settleMessage } from '../store/queue.ts';
+import { enqueueDeliveries, settleMessage } from '../store/queue.ts';
 import { appendAudit } from '../governance/audit.ts';
 import type { OwnershipRules } from '../governance/ownership.ts';
-import { enqueueDeliveries } from '../store/queue.ts';
 
 export const RESOLUTION_ACTIONS = ['replay', 'dismiss', 'cancel', 'remap_and_replay', 'accept_variance', 'cancel_po_line', 'adjust_stock'] as const;
 export type ResolutionAction = (typeof RESOLUTION_ACTIONS)[number];
