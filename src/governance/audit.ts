@@ -8,7 +8,8 @@ import type { Queryable } from '../store/database.ts';
 // recomputed by someone who can write the table. A checkpoint — an entry's id and hash written down outside the
 // database after an earlier verify — closes both: verify checks that entry is still there with that hash.
 
-const AUDIT_LOCK = 7_310_002;
+/** The audit chain's advisory lock: held while appending, and by anyone reading the chain's tail to append after it. */
+export const AUDIT_LOCK = 7_310_002;
 const GENESIS = '0'.repeat(64);
 
 export interface AuditEntry {
@@ -21,7 +22,7 @@ export interface AuditEntry {
 }
 
 // jsonb does not keep key order, so the hash is taken over keys in sorted order.
-function stableJson(value: unknown): string {
+export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)

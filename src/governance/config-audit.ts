@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { inTransaction } from '../store/database.ts';
-import { appendAudit } from './audit.ts';
+import { AUDIT_LOCK, appendAudit, stableJson } from './audit.ts';
 
 // Configuration changes in the audit trail (issue 8). carelane.yaml is the source of truth and changes by a
 // restart, so the change is seen when a node starts: the configuration as shown to people (secrets redacted)
@@ -9,7 +9,6 @@ import { appendAudit } from './audit.ts';
 // changed and the whole redacted configuration, so the next change can be compared with it. Who edited the
 // file is not knowable here; the entry names the node that loaded it and the file.
 
-const AUDIT_LOCK = 7_310_002; // the audit chain's lock (audit.ts): two nodes starting together record one change
 const MAX_LISTED_CHANGES = 200;
 
 export interface ConfigChange {
@@ -23,9 +22,12 @@ export interface ConfigChange {
  * Appends `config.change` if the redacted configuration differs from the last one recorded; returns the change,
  * or undefined when it is the same.
  */
-export async function recordConfiguration(pool: pg.Pool, redacted: unknown, who: { node: string; origin: string }): Promise<ConfigChange | undefined> {
+export async function recordConfiguration(pool: pg.Pool, shown: unknown, who: { node: string; origin: string }): Promise<ConfigChange | undefined> {
+  // compared as it is stored (JSON: undefined settings absent), so the last recorded one compares like for like
+  const redacted = JSON.parse(JSON.stringify(shown ?? null)) as unknown;
   const hash = createHash('sha256').update(stableJson(redacted)).digest('hex');
   return inTransaction(pool, async (tx) => {
+    // the audit chain's lock: two nodes starting together record one change
     await tx.query('select pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
     const { rows } = await tx.query<{ detail: { hash?: string; config?: unknown } | null }>(
       `select detail from carelane.audit_log where action = 'config.change' order by id desc limit 1`,
@@ -58,16 +60,3 @@ function differences(before: unknown, after: unknown, path: string): string[] {
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-// Key order is not meaning: the same settings written in another order are the same configuration.
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (isRecord(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .filter((key) => value[key] !== undefined)
-      .map((key) => `${JSON.stringify(key)}:${stableJson(value[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
