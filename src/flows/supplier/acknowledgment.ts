@@ -8,7 +8,7 @@ import { readAckLine, type LineAcknowledgment } from './ack-lines.ts';
 import { acknowledgmentsOf, loadMessage } from './documents.ts';
 import { findSentOrder, matchLine, type SentOrder } from './order-lines.ts';
 import { closeAcknowledgmentWait, linkToPurchaseOrder, openBusinessException, recordAcknowledgment, recordAcknowledgmentApplied } from './store.ts';
-import { payloadOf } from './payload.ts';
+import { payloadOf } from '../step-payload.ts';
 
 export interface AcknowledgmentDependencies {
   clientFor: OdooClientFor;

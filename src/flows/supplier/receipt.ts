@@ -14,7 +14,7 @@ import {
 import { foreignValidation } from './receipt-recognition.ts';
 import { expirationDatetime, expiredLotKey, isExpired } from './ship-notice.ts';
 import { supplyDeliveryTargets, supplyDeliveries, type SupplyDeliveryTarget } from './supply-delivery.ts';
-import { payloadOf } from './payload.ts';
+import { payloadOf } from '../step-payload.ts';
 
 export interface ReceiptDependencies {
   clientFor: OdooClientFor;

@@ -10,7 +10,7 @@ import {
   linkToPurchaseOrder, openBusinessException, recordExpectedLotIds, recordSerialOdooLotIds, recordShipNotice, recordShipNoticeSerials, serialsAnnouncedElsewhere,
   type ShipNoticeLotRow, type ShipNoticeSerialRow,
 } from './store.ts';
-import { payloadOf } from './payload.ts';
+import { payloadOf } from '../step-payload.ts';
 
 export interface ShipNoticeDependencies {
   clientFor: OdooClientFor;
