@@ -203,4 +203,22 @@ describe('invoice match (810 → 3-way match → vendor bill)', () => {
     const metrics = await (await fetch(`${app.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/carelane_kpi_invoice_first_pass_match_ratio 0\.33\d*/);
   });
+
+  it('refuses an invoice whose PO number names orders on two Odoo connections instead of billing either', async () => {
+    const po = await placedOrder('po-twin-1', [{ product: 'item:gauze', quantity: 1, price: 2.5, received: 1 }]);
+    // Another Odoo database numbers its orders with its own sequence: the same P number, a different order.
+    await app.database.pool.query(
+      `insert into carelane.purchase_orders (po_key, correlation_id, site, odoo_connection, vendor_id, odoo_order_id, name, state, lines)
+       values ('po-twin-other', 'po-po-twin-other', 'south', 'odoo-other', 3, 99, $1, 'purchase', '[]'::jsonb)`,
+      [po.name],
+    );
+    await postInvoice(invoice810('INV-TWIN-1', po.name, [{ quantity: 1, price: '2.50' }]));
+    const exception = await waitFor(async () => {
+      const { rows } = await app.database.pool.query<{ classification: string; reason: string }>(`select classification, reason from carelane.exceptions where status = 'open' and reason like '%INV-TWIN-1%'`);
+      return rows[0];
+    }, 20_000, 'ambiguous PO exception');
+    expect(exception.classification).toBe('permanent');
+    expect(exception.reason).toContain('more than one Odoo connection (odoo-main, odoo-other)');
+    expect(await billsOf('INV-TWIN-1')).toEqual([]);
+  });
 });

@@ -56,7 +56,7 @@ export function invoiceMatchFlow(flows: FlowsConfig): DeliveryHandler {
       const poCorrelations: string[] = [];
       for (const invoice of invoices) {
         if (!invoice.poNumber) throw permanentError(`invoice ${invoice.invoiceNumber} names no purchase order`, { code: 'invoice_without_po', where: { segment: 'BIG', field: 'BIG04' } });
-        const po = await findOrder(context.pool, invoice.poNumber);
+        const po = await findOrder(context.pool, invoice.poNumber, invoice.invoiceNumber);
         if (!po || po.odoo_order_id === null) {
           throw permanentError(`invoice ${invoice.invoiceNumber} bills ${invoice.poNumber}, which is not a purchase order Carelane placed`, { code: 'invoice_po_unknown', where: { segment: 'BIG', field: 'BIG04' } });
         }
@@ -90,8 +90,22 @@ export function invoiceMatchFlow(flows: FlowsConfig): DeliveryHandler {
   };
 }
 
-async function findOrder(db: Queryable, poNumber: string): Promise<PurchaseOrderRow | undefined> {
-  const { rows } = await db.query<PurchaseOrderRow>('select po_key, name, odoo_connection, odoo_order_id, vendor_id, correlation_id, lines from carelane.purchase_orders where name = $1 or po_key = $1 limit 1', [poNumber]);
+/**
+ * The order an invoice bills: by Carelane's PO key, else by Odoo's PO number. A PO number comes from each Odoo
+ * database's own sequence (P00042), so with several Odoo connections it can name more than one order: then the
+ * invoice is refused rather than billed against whichever row came first.
+ */
+async function findOrder(db: Queryable, poNumber: string, invoiceNumber: string): Promise<PurchaseOrderRow | undefined> {
+  const { rows } = await db.query<PurchaseOrderRow>(
+    'select po_key, name, odoo_connection, odoo_order_id, vendor_id, correlation_id, lines from carelane.purchase_orders where po_key = $1 or name = $1 order by po_key = $1 desc, odoo_connection limit 2',
+    [poNumber],
+  );
+  if (rows.length > 1 && rows[0]!.po_key !== poNumber) {
+    throw permanentError(`invoice ${invoiceNumber} bills ${poNumber}, a PO number on more than one Odoo connection (${rows.map((r) => r.odoo_connection).join(', ')}): cannot tell which order it bills`, {
+      code: 'invoice_po_ambiguous',
+      where: { segment: 'BIG', field: 'BIG04' },
+    });
+  }
   return rows[0];
 }
 
