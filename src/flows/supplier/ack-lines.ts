@@ -44,9 +44,6 @@ export function readAckLine(line: PurchaseOrderAckLine, po: { lineNumber: string
     if (s.date) date = s.date;
     switch (s.status) {
       case 'accepted':
-        confirmed += s.quantity ?? ordered;
-        counted = true;
-        break;
       case 'changed':
         confirmed += s.quantity ?? ordered;
         counted = true;
