@@ -5,14 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import { redactedConfig, type LoadedConfig } from './config/index.ts';
 import type { CarelaneConfig, FhirSettings } from './config/schema.ts';
 import type { InboundSink } from './contracts/inbound.ts';
-import { permanentError } from './contracts/errors.ts';
 import { readTlsFiles } from './config/tls.ts';
 import { buildApi } from './api/server.ts';
 import { Engine, findRoute, HandlerRegistry, Ingest, routeStep } from './engine/index.ts';
 import { Scheduler, housekeepingJob, retentionJob } from './engine/scheduler.ts';
 import { webhookPostHandler } from './connectors/webhook/index.ts';
 import { odooConnections, odooHandlers } from './connectors/odoo/index.ts';
-import { folderWatchOptions, missingTransportSettings, raiseSupplierDelays, startX12FolderWatcher, startX12HttpListener, x12ReceiveOptions, x12Send850Handler } from './connectors/x12/index.ts';
+import { folderWatchOptions, raiseSupplierDelays, startX12FolderWatcher, startX12HttpListener, x12ReceiveOptions, x12Send850Handler } from './connectors/x12/index.ts';
 import { startSupplierRestListener, supplierRestSendPoHandler } from './connectors/supplier-rest/index.ts';
 import { startX12SftpPoller } from './connectors/x12/sftp-transport.ts';
 import { OwnershipRules } from './governance/ownership.ts';
@@ -242,8 +241,6 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       stops.unshift(() => listener.close());
     }
     let x12Url: string | undefined;
-    const x12Missing = missingTransportSettings(config.x12.partners)[0];
-    if (x12Missing) throw permanentError(x12Missing.message, { code: 'config_invalid', where: { field: x12Missing.field } });
     // Envelope numbers, the outbound ledger, and the first copy of a re-sent ISA13 (TA1 025 when it differs).
     const x12Receive = x12ReceiveOptions(database.pool);
     if (config.x12.partners.length > 0 && config.x12.http.enabled) {

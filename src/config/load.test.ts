@@ -51,6 +51,13 @@ describe('configuration', () => {
     expect(problemsOf('flows: { costAllocation: { timeZone: Europe/Paris } }')).toEqual([]);
   });
 
+  it('checks that an x12 partner has the settings of its transport', () => {
+    const partner = (transport: string) =>
+      `x12: { partners: [{ id: gw, transport: ${transport}, endpoint: /srv/edi/out, version: "005010", usage: T, theirs: { qualifier: ZZ, id: GW, applicationCode: GW }, ours: { qualifier: ZZ, id: US, applicationCode: US }, acknowledgment: { kind: "997", withinMinutes: 60 } }] }`;
+    expect(problemsOf(partner('folder'))).toEqual(['x12.partners[0].folder (inbound directory) is required for transport folder']);
+    expect(problemsOf(partner('sftp'))).toEqual(['x12.partners[0].sftp is required for transport sftp']);
+  });
+
   it('checks that routes use defined lanes', () => {
     expect(problemsOf('routes: [{ lane: urgent, flow: noop }]')).toEqual(['routes.0.lane: lane "urgent" is not defined in engine.lanes (defined: critical, standard, bulk)']);
   });

@@ -4,6 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Value } from 'typebox/value';
 import { ConfigSchema, EndpointSchema, ExceptionOwnersSchema, FhirServerSchema, Hl7DestinationSchema, JobSchema, LaneSchema, OdooConnectionSchema, OidcSchema, OwnersSchema, ServerTlsSchema, TlsFilesSchema, type CarelaneConfig } from './schema.ts';
 import { DEFAULT_EXCEPTION_OWNERS, DEFAULT_FLOW_OWNERS } from './owner-defaults.ts';
+import { missingTransportSettings } from '../connectors/x12/partner-profile.ts';
 import type { TSchema } from 'typebox';
 
 export interface LoadedConfig {
@@ -112,6 +113,9 @@ function crossReferenceProblems(config: CarelaneConfig): string[] {
   config.routes.forEach((route, index) => {
     if (!lanes.includes(route.lane)) problems.push(`routes.${index}.lane: lane "${route.lane}" is not defined in engine.lanes (defined: ${lanes.join(', ')})`);
   });
+  // sftp / folder settings the partner schema cannot demand per transport (a folder partner without its inbound
+  // directory would never have its 855/856/997s picked up)
+  for (const missing of missingTransportSettings(config.x12.partners)) problems.push(missing.message);
   const { costAllocation } = config.flows;
   if (!isTimeZone(costAllocation.timeZone)) problems.push(`flows.costAllocation.timeZone: "${costAllocation.timeZone}" is not an IANA time zone (e.g. "Europe/Paris", "America/New_York", "UTC")`);
   const { keys, activeKeyId } = config.governance.tokenization;

@@ -102,8 +102,8 @@ export function parsePartnerProfiles(input: unknown): X12PartnerProfile[] {
 
 /**
  * Settings the schema cannot demand per transport: `sftp` for transport sftp, `folder` for transport folder
- * (without its inbound folder a gateway partner's 855/856/997s would never be picked up). The app checks these
- * at start, parsePartnerProfiles at parse.
+ * (without its inbound folder a gateway partner's 855/856/997s would never be picked up). Checked when
+ * the configuration is loaded (config/load.ts) and by parsePartnerProfiles.
  */
 export function missingTransportSettings(profiles: readonly X12PartnerProfile[]): Array<{ field: string; message: string }> {
   const missing: Array<{ field: string; message: string }> = [];
