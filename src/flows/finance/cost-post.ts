@@ -34,6 +34,27 @@ export function costDistribution(version: OdooVersion, departmentAccountId: numb
 }
 
 /**
+ * Sets each line's unit cost and amount from the expense lines of a move already in Odoo (per product: its
+ * net expense over its quantity) and returns the entry's net amount as posted.
+ */
+export function adoptPostedPrices(lines: CostLine[], posted: JournalLine[], expenseAccountId: number): number {
+  const byProduct = new Map<number, { amount: number; quantity: number }>();
+  for (const line of posted) {
+    if (line.accountId !== expenseAccountId || line.productId === undefined) continue;
+    const sum = byProduct.get(line.productId) ?? { amount: 0, quantity: 0 };
+    sum.amount += line.debit - line.credit;
+    sum.quantity += line.quantity ?? 0;
+    byProduct.set(line.productId, sum);
+  }
+  for (const line of lines) {
+    const sum = byProduct.get(line.productId);
+    line.unitCost = sum && sum.quantity !== 0 ? sum.amount / sum.quantity : 0;
+    line.amount = cents(line.quantity * line.unitCost);
+  }
+  return cents([...byProduct.values()].reduce((total, sum) => total + sum.amount, 0));
+}
+
+/**
  * `cost.post_entry` (endpoint = the Odoo connection): the frozen events of one closed period and department
  * become one balanced journal entry in Odoo — a line per product and service line debiting the expense account
  * with quantity × the product's standard_price at posting, carrying the analytic distribution, and one
@@ -71,7 +92,7 @@ export function costPostStep(clientFor: OdooClientFor, flows: FlowsConfig): Deli
         const unitCost = prices.get(g.product_id)!;
         return { productId: g.product_id, serviceLine: g.service_line, serviceLineAccountId: g.service_line_account_id, quantity, events: Number(g.events), late: Number(g.late), unitCost, amount: cents(quantity * unitCost) };
       });
-      const amount = cents(lines.reduce((sum, line) => sum + line.amount, 0));
+      let amount = cents(lines.reduce((sum, line) => sum + line.amount, 0));
       const quantity = lines.reduce((sum, line) => sum + line.quantity, 0);
       const journal: JournalLine[] = lines
         .filter((line) => line.amount !== 0)
@@ -87,7 +108,8 @@ export function costPostStep(clientFor: OdooClientFor, flows: FlowsConfig): Deli
       let move: { moveId: number | null; name: string | null; state: string | null } = { moveId: null, name: null, state: null };
       if (journal.length > 0) {
         journal.push({ accountId: counterpartAccountId, name: `Supplies used ${entry.period}, cost centre ${entry.departmentAccountId}`, debit: Math.max(-amount, 0), credit: Math.max(amount, 0) });
-        const recorded = await new JournalEntryGateway(client, { signal: context.signal }).record({
+        const gateway = new JournalEntryGateway(client, { signal: context.signal });
+        const recorded = await gateway.record({
           key: entry.entryKey,
           date: entry.period,
           reference: `Carelane ${entry.entryKey}`,
@@ -95,6 +117,11 @@ export function costPostStep(clientFor: OdooClientFor, flows: FlowsConfig): Deli
           lines: journal,
         });
         move = { moveId: recorded.moveId, name: recorded.name, state: recorded.state };
+        if (!recorded.created) {
+          // A retry after the move was posted (a crash or lost answer before this delivery completed): Odoo holds
+          // the prices of the first attempt, and standard_price may have changed since. Record what Odoo has.
+          amount = adoptPostedPrices(lines, await gateway.lines(recorded.moveId), expenseAccountId);
+        }
       }
       const events = lines.reduce((sum, line) => sum + line.events, 0);
       return {
