@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { Selectable } from 'kysely';
 import type pg from 'pg';
 import type { Queryable } from '../store/database.ts';
+import type { AuditLogTable } from '../store/schema.ts';
 
 // Append-only, hash-chained: each entry's hash covers its content and the previous entry's hash, so editing or
 // deleting any entry breaks every hash after it. `verifyAuditChain` finds the first break.
@@ -79,18 +81,8 @@ export interface VerifyOptions {
   pageSize?: number;
 }
 
-interface AuditRow {
-  id: number;
-  at: Date;
-  actor: string;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  reason: string | null;
-  detail: unknown;
-  prev_hash: string;
-  hash: string;
-}
+// the row as Kysely types it (store/schema.ts); pg returns the bigint id as a string, hence Number(row.id)
+type AuditRow = Selectable<AuditLogTable>;
 
 export async function verifyAuditChain(db: Queryable, options: VerifyOptions = {}): Promise<AuditVerification> {
   const pageSize = options.pageSize ?? 5000;
