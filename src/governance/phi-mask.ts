@@ -23,9 +23,12 @@ function maskHl7(text: string): string {
       const name = segment.slice(0, 3);
       if (name === 'MSH' || segment.length < 4) return segment;
       const separator = segment[3]!;
-      if (!PATIENT_SEGMENTS.has(name) && name !== 'PV1') return segment;
+      // Z segments are site-defined (v2.5.1 ch. 2.10.6): nothing says what they carry, so none of their fields is shown
+      const custom = name.startsWith('Z');
+      if (!PATIENT_SEGMENTS.has(name) && name !== 'PV1' && !custom) return segment;
       const fields = segment.split(separator);
-      return fields.map((field, index) => (index === 0 || field === '' || (name === 'PV1' ? PV1_KEPT.has(index) : index === 1) ? field : MASK)).join(separator);
+      const kept = (index: number) => index === 0 || (custom ? false : name === 'PV1' ? PV1_KEPT.has(index) : index === 1);
+      return fields.map((field, index) => (field === '' || kept(index) ? field : MASK)).join(separator);
     })
     .join('');
 }
