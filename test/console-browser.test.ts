@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import { startDemo, type RunningDemo } from '../simulators/demo/index.ts';
 import { createToken } from '../src/governance/index.ts';
 import type { Kpis } from '../src/observability/kpis.ts';
 import { recordKpiSnapshots } from '../src/observability/kpi-history.ts';
-import { CONSOLE_DIST } from '../src/api/routes/console.ts';
+import { ensureConsoleBuilt } from './support/console-build.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 import { waitFor } from './support/engine-harness.ts';
 
@@ -42,8 +41,8 @@ describe('web console in a browser, against the demo', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
-    // the console is built by npm install (prepare); build it here when a checkout skipped that
-    if (!existsSync(path.join(CONSOLE_DIST, 'index.html'))) execFileSync(process.execPath, ['scripts/build-console.mjs'], { stdio: 'inherit' });
+    // npm install (prepare) builds the console; rebuilt here when a source is newer than that bundle
+    ensureConsoleBuilt();
     mkdirSync(SHOTS, { recursive: true });
     db = await createTestDatabase(embeddedTarget(), 4);
     demo = await startDemo({

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,9 +7,9 @@ import { pino } from 'pino';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { parseConfigText } from '../src/config/index.ts';
 import { startCarelane, type RunningCarelane } from '../src/app.ts';
-import { CONSOLE_DIST } from '../src/api/routes/console.ts';
 import { OidcLogin, OidcVerifier } from '../src/governance/index.ts';
 import { startOidcProvider, type RunningOidcProvider } from '../simulators/oidc/index.ts';
+import { ensureConsoleBuilt } from './support/console-build.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
 
 // The console's sign-in through OpenID Connect: authorization code flow with PKCE against the OIDC provider
@@ -163,7 +162,7 @@ auth: { oidc: { issuer: "${idp.issuer}", audience: ${AUDIENCE}, rolesClaim: real
 
     beforeAll(async () => {
       if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
-      if (!existsSync(path.join(CONSOLE_DIST, 'index.html'))) execFileSync(process.execPath, ['scripts/build-console.mjs'], { stdio: 'inherit' });
+      ensureConsoleBuilt();
       mkdirSync(SHOTS, { recursive: true });
       userDataDir = mkdtempSync(path.join(os.tmpdir(), 'carelane-chromium-'));
       browser = await chromium.launchPersistentContext(userDataDir, {
