@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api } from './api.ts';
 
 export interface Loaded<T> {
@@ -15,8 +15,6 @@ export function useApi<T>(path: string | null, refreshMs?: number): Loaded<T> {
   const [loading, setLoading] = useState(false);
   const [tick, setTick] = useState(0);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  const current = useRef(path);
-  current.current = path;
   useEffect(() => {
     if (!path) return;
     let cancelled = false;
