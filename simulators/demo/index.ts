@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type pg from 'pg';
 import { openDatabase, startCarelane, type RunningCarelane } from '../../src/app.ts';
 import { loadConfig, parseConfigText, type ConfigEnvironment } from '../../src/config/index.ts';
 import { OdooClient } from '../../src/connectors/odoo/index.ts';
@@ -114,6 +115,103 @@ routes:
 `;
 }
 
+/** The demo's peers beside Carelane: Odoo and the supplier, the cost centres seeded, and Carelane's configuration for them. */
+export interface DemoPeers {
+  odoo: OdooSimulator;
+  supplier: SupplierSimulator;
+  client: OdooClient;
+  costCentres: CostCentres;
+  /** Carelane's configuration for these peers; secrets are `${env:…}` references to `configEnv` */
+  configText: string;
+  configEnv: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the Odoo simulator on `databaseUrl` (schema odoo_demo) and the supplier simulator, and seeds the cost
+ * centres. The X12 and FHIR listener ports are Carelane's, chosen now: the supplier must know its callback URL.
+ */
+export async function startDemoPeers(env: ConfigEnvironment, databaseUrl: string, secretsDir: string): Promise<DemoPeers> {
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const step of stops.splice(0).reverse()) await step().catch(() => {});
+  };
+  try {
+    const odoo = await startOdooSimulator({ version: 18, databaseUrl, schema: 'odoo_demo' });
+    stops.push(() => odoo.close());
+    const x12Port = await portFrom(env.CARELANE_DEMO_X12_PORT, 4080);
+    const fhirPort = await portFrom(env.CARELANE_DEMO_FHIR_PORT, 8090);
+    const supplier = await startSupplierSimulator({
+      profile: medsupply('unused'),
+      callbackUrl: `http://127.0.0.1:${x12Port}/x12/medsupply`,
+      delays: { ackMs: 3_000, shipMs: 20_000, invoiceMs: 40_000 },
+      // The demo's database outlives the simulator: a restart starts its control numbers above the last run's
+      // (seconds since late 2023: 9 digits last until 2055; the demo sends far less than one per second).
+      firstControlNumber: Math.floor(Date.now() / 1000) - 1_700_000_000,
+    });
+    stops.push(() => supplier.close());
+    const secrets = demoSecrets(secretsDir);
+    const client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key' });
+    const costCentres = await seedCostCentres(client);
+    return {
+      odoo,
+      supplier,
+      client,
+      costCentres,
+      configText: demoConfigText(odoo, supplier, x12Port, fhirPort, costCentres),
+      configEnv: {
+        CARELANE_DEMO_ODOO_KEY: 'sim-admin-api-key',
+        CARELANE_DEMO_FHIR_SECRET: secrets.fhirChannel,
+        CARELANE_DEMO_TOKENIZATION_SECRET: secrets.tokenization,
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Where the demo's clinics reach Carelane, and its database (the crosswalks are seeded there). */
+export interface DemoTarget {
+  pool: pg.Pool;
+  mllpPort: number;
+  fhirUrl: string;
+}
+
+/** The demo's clinical side: the network seeded, the HL7 v2 and FHIR EHR simulators, and the driver. */
+export interface DemoClinics {
+  hl7Ehr: EhrSimulator;
+  fhirEhr: EhrSimulator;
+  driver: DemoDriver;
+  stop(): Promise<void>;
+}
+
+/** Seeds the three-site network and starts the EHRs sending to a running Carelane; the driver starts unless CARELANE_DEMO_DRIVER=off. */
+export async function startDemoClinics(peers: DemoPeers, target: DemoTarget, env: ConfigEnvironment, log: Logger): Promise<DemoClinics> {
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const step of stops.splice(0).reverse()) await step().catch(() => {});
+  };
+  try {
+    await seedDemoNetwork(peers.client, peers.odoo, target.pool, ODOO_CONNECTION, peers.costCentres);
+    const hl7Ehr = await startEhrSimulator({ scenario: ehrScenario('hl7'), hl7: { host: '127.0.0.1', port: target.mllpPort } });
+    stops.push(() => hl7Ehr.close());
+    const fhirEhr = await startEhrSimulator({
+      scenario: ehrScenario('fhir'),
+      subscriptions: [{ id: 'carelane-demand', endpoint: `${target.fhirUrl}/fhir/notify/${FHIR_SOURCE}`, headers: { authorization: peers.configEnv.CARELANE_DEMO_FHIR_SECRET! }, resourceTypes: ['Appointment', 'SupplyRequest', 'Procedure'], heartbeatMs: 60_000 }],
+    });
+    stops.push(() => fhirEhr.close());
+    const driver = new DemoDriver({ hl7Ehr, fhirEhr, intervalMs: Number(env.CARELANE_DEMO_INTERVAL_MS ?? 3000), onError: (error) => log.warn({ err: (error as Error).message }, 'demo driver: step failed') });
+    if (env.CARELANE_DEMO_DRIVER !== 'off') driver.start();
+    stops.push(() => driver.stop());
+    return { hl7Ehr, fhirEhr, driver, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 /**
  * `carelane start` without a config file: the embedded PostgreSQL, the Odoo, supplier and EHR simulators on
  * it and beside it, Carelane wired to them, the three-site network seeded, and a driver that keeps clinical
@@ -130,48 +228,18 @@ export async function startDemo(env: ConfigEnvironment = process.env): Promise<R
     for (const step of stops.splice(0).reverse()) await step().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'demo: error while stopping'));
   };
   try {
-    const odoo = await startOdooSimulator({ version: 18, databaseUrl: opened.database.url, schema: 'odoo_demo' });
-    stops.push(() => odoo.close());
-    const x12Port = await portFrom(env.CARELANE_DEMO_X12_PORT, 4080);
-    const fhirPort = await portFrom(env.CARELANE_DEMO_FHIR_PORT, 8090);
-    const supplier = await startSupplierSimulator({
-      profile: medsupply('unused'),
-      callbackUrl: `http://127.0.0.1:${x12Port}/x12/medsupply`,
-      delays: { ackMs: 3_000, shipMs: 20_000, invoiceMs: 40_000 },
-      // The demo's database outlives the simulator: a restart starts its control numbers above the last run's
-      // (seconds since late 2023: 9 digits last until 2055; the demo sends far less than one per second).
-      firstControlNumber: Math.floor(Date.now() / 1000) - 1_700_000_000,
-    });
-    stops.push(() => supplier.close());
-
-    const secrets = demoSecrets(path.dirname(path.resolve(base.config.database.dataDir)));
-    const client = await OdooClient.connect({ url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key' });
-    const costCentres = await seedCostCentres(client);
-    const config = parseConfigText(demoConfigText(odoo, supplier, x12Port, fhirPort, costCentres), {
-      ...env,
-      DATABASE_URL: opened.database.url,
-      CARELANE_DEMO_ODOO_KEY: 'sim-admin-api-key',
-      CARELANE_DEMO_FHIR_SECRET: secrets.fhirChannel,
-      CARELANE_DEMO_TOKENIZATION_SECRET: secrets.tokenization,
-    });
+    const peers = await startDemoPeers(env, opened.database.url, path.dirname(path.resolve(base.config.database.dataDir)));
+    stops.push(() => peers.stop());
+    const config = parseConfigText(peers.configText, { ...env, DATABASE_URL: opened.database.url, ...peers.configEnv });
     const carelane = await startCarelane({ config, origin: 'demo profile' }, { log, opened });
     // Carelane closes the database and the embedded server: it stops last.
     stops.unshift(() => carelane.stop());
     carelaneOwnsDatabase = true;
 
-    await seedDemoNetwork(client, odoo, carelane.database.pool, ODOO_CONNECTION, costCentres);
-
-    const hl7Ehr = await startEhrSimulator({ scenario: ehrScenario('hl7'), hl7: { host: '127.0.0.1', port: carelane.mllpPort! } });
-    stops.push(() => hl7Ehr.close());
-    const fhirEhr = await startEhrSimulator({
-      scenario: ehrScenario('fhir'),
-      subscriptions: [{ id: 'carelane-demand', endpoint: `${carelane.fhirUrl}/fhir/notify/${FHIR_SOURCE}`, headers: { authorization: secrets.fhirChannel }, resourceTypes: ['Appointment', 'SupplyRequest', 'Procedure'], heartbeatMs: 60_000 }],
-    });
-    stops.push(() => fhirEhr.close());
-
-    const driver = new DemoDriver({ hl7Ehr, fhirEhr, intervalMs: Number(env.CARELANE_DEMO_INTERVAL_MS ?? 3000), onError: (error) => log.warn({ err: (error as Error).message }, 'demo driver: step failed') });
-    if (env.CARELANE_DEMO_DRIVER !== 'off') driver.start();
-    stops.push(() => driver.stop());
+    const clinics = await startDemoClinics(peers, { pool: carelane.database.pool, mllpPort: carelane.mllpPort!, fhirUrl: carelane.fhirUrl! }, env, log);
+    stops.push(() => clinics.stop());
+    const { odoo, supplier } = peers;
+    const { hl7Ehr, fhirEhr, driver } = clinics;
     log.info(
       { odoo: odoo.url, supplier: supplier.url, ehrFhir: fhirEhr.fhirBaseUrl, console: carelane.httpUrl },
       'demo: three-site network running (North: HL7 v2 over MLLP; Lakeside and Eastside: FHIR subscriptions; Odoo, MedSupply X12 simulators)',

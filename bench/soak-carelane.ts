@@ -1,0 +1,57 @@
+import v8 from 'node:v8';
+import { startCarelane } from '../src/app.ts';
+import { loadConfig } from '../src/config/index.ts';
+
+/**
+ * Carelane's side of the soak, in a process of its own so its memory is measured without the simulators':
+ * the same composition root `carelane --config <file> start` runs, on the config file given, answering the
+ * soak's requests over IPC. `sample`: a full GC (the soak forks this with --expose-gc) then RSS, heap and
+ * event-loop lag; `stop`: stop as on SIGTERM.
+ */
+
+export interface CarelaneReady {
+  mllpPort: number;
+  fhirUrl: string;
+  httpUrl: string;
+}
+
+export interface CarelaneMemory {
+  rssBytes: number;
+  heapUsedBytes: number;
+  eventLoopLagMs: number;
+}
+
+export type SoakRequest = { op: 'sample' } | { op: 'stop' };
+export type SoakReply = { ready: CarelaneReady } | { sample: CarelaneMemory } | { stopped: true } | { failed: string };
+
+const send = (reply: SoakReply) => process.send!(reply);
+const gc = (globalThis as { gc?: () => void }).gc;
+
+async function eventLoopLag(): Promise<number> {
+  const start = performance.now();
+  await new Promise((resolve) => setImmediate(resolve));
+  return performance.now() - start;
+}
+
+try {
+  const carelane = await startCarelane(loadConfig(process.argv[2], process.env), { announce: () => {} });
+  if (carelane.mllpPort === undefined || carelane.fhirUrl === undefined) throw new Error('the soak needs the MLLP and FHIR listeners enabled');
+  process.on('message', (request: SoakRequest) => {
+    if (request.op === 'sample') {
+      void eventLoopLag().then((lag) => {
+        gc?.();
+        send({ sample: { rssBytes: process.memoryUsage().rss, heapUsedBytes: v8.getHeapStatistics().used_heap_size, eventLoopLagMs: lag } });
+      });
+    } else if (request.op === 'stop') {
+      void carelane.stop().finally(() => {
+        send({ stopped: true });
+        process.disconnect();
+      });
+    }
+  });
+  send({ ready: { mllpPort: carelane.mllpPort, fhirUrl: carelane.fhirUrl, httpUrl: carelane.httpUrl } });
+} catch (error) {
+  send({ failed: (error as Error).stack ?? String(error) });
+  process.exitCode = 1;
+  process.disconnect();
+}
