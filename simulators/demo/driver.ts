@@ -157,7 +157,11 @@ export class DemoDriver {
     return `booked a duplicate at ${booking.site.name}`;
   }
 
-  /** A ward or room asks for supplies (FHIR SupplyRequest); `unknown` asks for a code no crosswalk has. */
+  /**
+   * A ward or room asks for supplies (FHIR SupplyRequest) for a time of its choosing, as wards do; `unknown` asks
+   * for a code no crosswalk has. Without a time, two requests of one room for the same item and quantity are
+   * twins by Carelane's duplicate rule: at 10× pace that made duplicate_order exceptions the driver never meant.
+   */
   private async supplyRequest(unknown: boolean): Promise<string> {
     const site = this.pick(SITES.filter((s) => s.ehr === 'fhir'));
     const room = this.pick(site.rooms);
@@ -170,9 +174,18 @@ export class DemoDriver {
       quantity: { value: 1 + Math.floor(this.options.random() * 4), unit: 'EA' },
       deliverTo: { reference: `Location/${locationId(site, room)}` },
       authoredOn: new Date().toISOString(),
+      occurrenceDateTime: this.neededBy(),
     };
     this.options.fhirEhr.store.put(request);
     return `${site.name} asked for ${code}`;
+  }
+
+  /** Some minute in the next 2 to 26 hours. */
+  private neededBy(): string {
+    const minutes = 120 + Math.floor(this.options.random() * 24 * 60);
+    const at = new Date(Date.now() + minutes * 60_000);
+    at.setUTCSeconds(0, 0);
+    return at.toISOString();
   }
 
   private async announce(site: DemoSite, trigger: 'S12' | 'S14' | 'S15', appointment: Appointment): Promise<void> {
