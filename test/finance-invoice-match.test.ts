@@ -221,4 +221,43 @@ describe('invoice match (810 → 3-way match → vendor bill)', () => {
     expect(exception.reason).toContain('more than one Odoo connection (odoo-main, odoo-other)');
     expect(await billsOf('INV-TWIN-1')).toEqual([]);
   });
+
+  it('cancel_po_line on a PO number held on two Odoo connections is refused; with the PO key it acts on that order', async () => {
+    const drape = products['item:drape']!;
+    const placed = await new PurchaseGateway(client).place({ key: 'po-twin-playbook', vendorId, lines: [{ productId: drape, quantity: 5, priceUnit: 12 }] });
+    await new ReceiptGateway(client).receive({ pickingId: placed.pickingIds[0]!, lines: [{ productId: drape, quantity: 3 }], backorder: true });
+    // The other Odoo database's order of the same number, recorded first: a lookup by number alone finds it first.
+    const record = (poKey: string, connection: string, odooOrderId: number) =>
+      app.database.pool.query(
+        `insert into carelane.purchase_orders (po_key, correlation_id, site, odoo_connection, vendor_id, odoo_order_id, name, state, lines, sent_at)
+         values ($1, $2, 'north', $3, $4, $5, $6, 'purchase', $7::jsonb, now())`,
+        [poKey, `po-${poKey}`, connection, vendorId, odooOrderId, placed.name, JSON.stringify([{ productId: drape, quantity: 5, unitPrice: 12 }])],
+      );
+    await record('po-twin-playbook-other', 'odoo-other', 99);
+    await record('po-twin-playbook', 'odoo-main', placed.orderId);
+    const raise = async (detail: Record<string, unknown>) =>
+      (await app.database.pool.query<{ id: string }>(
+        `insert into carelane.exceptions (type, classification, status, reason, correlation_id, detail) values ('supplier_delay', 'business', 'open', 'test: the rest will not come', 'po-po-twin-playbook', $1::jsonb) returning id`,
+        [JSON.stringify(detail)],
+      )).rows[0]!.id;
+    const playbookDeliveries = async (id: string) => (await app.database.pool.query<{ endpoint: string }>('select endpoint from carelane.deliveries where idempotency_key = $1', [`playbook:${id}:cancel_po_line`])).rows;
+
+    const byNumber = await raise({ po: placed.name });
+    const refused = await api<{ error: string; message: string }>(`/api/v1/exceptions/${byNumber}/resolve`, { method: 'POST', body: { action: 'cancel_po_line', note: 'supplier cannot deliver the rest' } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toContain(`purchase order ${placed.name} exists on more than one Odoo connection (odoo-main, odoo-other)`);
+    expect((await app.database.pool.query('select status from carelane.exceptions where id = $1', [byNumber])).rows).toEqual([{ status: 'open' }]);
+    expect(await playbookDeliveries(byNumber)).toEqual([]);
+
+    // An acknowledgment delay carries Carelane's PO key next to the number: that names one order exactly.
+    const byKey = await raise({ poKey: 'po-twin-playbook', po: placed.name });
+    const resolved = await api(`/api/v1/exceptions/${byKey}/resolve`, { method: 'POST', body: { action: 'cancel_po_line', note: 'supplier cannot deliver the rest' } });
+    expect(resolved.status).toBe(200);
+    expect(await playbookDeliveries(byKey)).toEqual([{ endpoint: 'odoo-main' }]);
+    const line = await waitFor(async () => {
+      const rows = (await odoo.records('purchase.order.line', ['order_id', 'product_qty'])).filter((l) => (l.order_id as [number, string])[0] === placed.orderId);
+      return rows[0]?.product_qty === 3 ? rows[0] : undefined;
+    }, 20_000, 'PO line reduced to the received quantity');
+    expect(line.product_qty).toBe(3);
+  });
 });

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { inTransaction } from '../store/database.ts';
 import { enqueueDeliveries, settleMessage } from '../store/queue.ts';
 import { appendAudit } from '../governance/audit.ts';
+import { findPurchaseOrderByName } from '../store/demands.ts';
 import type { OwnershipRules } from '../governance/ownership.ts';
 
 export const RESOLUTION_ACTIONS = ['replay', 'dismiss', 'cancel', 'remap_and_replay', 'accept_variance', 'cancel_po_line', 'adjust_stock'] as const;
@@ -60,7 +61,7 @@ export async function resolveException(pool: pg.Pool, id: number, resolution: Re
       if (resolution.action === 'adjust_stock' && stockOwner !== 'supplier') {
         throw new ResolutionRefusedError(`stock quantities are owned by ${stockOwner} (masterData.fieldOwners "items.stock"): Carelane reports the difference and does not adjust Odoo`);
       }
-      const endpoint = await playbookEndpoint(tx, exception.detail, exception.endpoint);
+      const endpoint = await playbookEndpoint(tx, exception.detail, exception.endpoint, resolution.action);
       if (!endpoint) throw new ResolutionRefusedError(`exception ${id} names no Odoo connection to ${resolution.action} on`);
       await enqueueDeliveries(tx, [
         {
@@ -122,13 +123,25 @@ export function poNameIn(detail: Record<string, unknown> | null | undefined): st
   return undefined;
 }
 
-/** Where a playbook acts: the connection the exception names, its purchase order's, or the parked delivery's endpoint. */
-async function playbookEndpoint(tx: pg.PoolClient, detail: Record<string, unknown> | null, parkedEndpoint: string | null): Promise<string | undefined> {
+/**
+ * Where a playbook acts: the connection the exception names, its purchase order's, or the parked delivery's
+ * endpoint. The PO is found by its key when the detail carries one (ack delays do), else by its Odoo number,
+ * which each Odoo database numbers on its own: a number on several connections is refused, never guessed, since
+ * the playbook would change an order on the wrong Odoo.
+ */
+async function playbookEndpoint(tx: pg.PoolClient, detail: Record<string, unknown> | null, parkedEndpoint: string | null, action: string): Promise<string | undefined> {
   if (typeof detail?.odooConnection === 'string') return detail.odooConnection;
-  const po = poNameIn(detail);
-  if (po) {
-    const { rows } = await tx.query<{ odoo_connection: string }>('select odoo_connection from carelane.purchase_orders where name = $1 or po_key = $1 limit 1', [po]);
-    if (rows[0]) return rows[0].odoo_connection;
+  const poKey = typeof detail?.poKey === 'string' && detail.poKey !== '' ? detail.poKey : undefined;
+  for (const ref of [poKey, poNameIn(detail)]) {
+    if (ref === undefined) continue;
+    const found = await findPurchaseOrderByName(tx, ref);
+    if (!found) continue;
+    if (found.connections.length > 1) {
+      throw new ResolutionRefusedError(
+        `purchase order ${ref} exists on more than one Odoo connection (${found.connections.join(', ')}) and the exception does not say which: ${action} refused rather than acting on the wrong order`,
+      );
+    }
+    return found.order.odooConnection;
   }
   return parkedEndpoint ?? undefined;
 }

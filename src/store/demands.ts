@@ -258,10 +258,33 @@ export async function findPurchaseOrder(db: Queryable, poKey: string): Promise<P
   return rows[0] && toPurchaseOrder(rows[0]);
 }
 
-/** The latest purchase order with this Odoo name (the PO number supplier documents and receipts carry). */
-export async function findPurchaseOrderByName(db: Queryable, name: string): Promise<PurchaseOrderRow | undefined> {
-  const { rows } = await db.query<PurchaseOrderRecord>('select * from carelane.purchase_orders where name = $1 order by created_at desc limit 1', [name]);
-  return rows[0] && toPurchaseOrder(rows[0]);
+/** A purchase order found by the reference a document or an exception carries, and every connection that reference names. */
+export interface NamedPurchaseOrder {
+  order: PurchaseOrderRow;
+  /**
+   * The Odoo connections holding an order under this reference, sorted. One for a PO key; for a PO number,
+   * more than one means the number alone cannot tell the order (`order` is then only the latest of them): a
+   * caller that acts on it must refuse rather than guess.
+   */
+  connections: string[];
+}
+
+/**
+ * The purchase order a reference names: Carelane's PO key exactly, else Odoo's PO number (the name supplier
+ * documents, receipts and exceptions carry), the latest order with it. A PO number comes from each Odoo
+ * database's own sequence (P00042), so with several Odoo connections it can name an order on each.
+ */
+export async function findPurchaseOrderByName(db: Queryable, ref: string): Promise<NamedPurchaseOrder | undefined> {
+  const { rows } = await db.query<PurchaseOrderRecord & { connections: string[] }>(
+    `select p.*,
+            case when p.po_key = $1 then array[p.odoo_connection]
+                 else array(select distinct o.odoo_connection from carelane.purchase_orders o where o.name = $1 order by 1) end as connections
+     from carelane.purchase_orders p where p.po_key = $1 or p.name = $1
+     order by p.po_key = $1 desc, p.created_at desc limit 1`,
+    [ref],
+  );
+  const row = rows[0];
+  return row && { order: toPurchaseOrder(row), connections: row.connections };
 }
 
 export async function setPurchaseOrderState(db: Queryable, poKey: string, state: string): Promise<void> {

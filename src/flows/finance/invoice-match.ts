@@ -4,7 +4,7 @@ import { BillGateway, many2oneId, type OdooClient, type OdooClientFor } from '..
 import { toGtin14 } from '../../connectors/gs1/index.ts';
 import type { FlowsConfig } from '../../config/schema.ts';
 import type { DeliveryHandler, HandlerResult, NewDelivery, StageRecord } from '../../engine/handlers.ts';
-import { linkTransactions } from '../../store/demands.ts';
+import { findPurchaseOrderByName, linkTransactions, type PurchaseOrderRow } from '../../store/demands.ts';
 import { payloadOf } from '../step-payload.ts';
 import type { Queryable } from '../../store/database.ts';
 import { canonicalDocuments, loadMessage } from '../supplier/documents.ts';
@@ -27,16 +27,6 @@ export interface InvoiceMatchPayload {
   invoice: Invoice;
 }
 
-interface PurchaseOrderRow {
-  po_key: string;
-  name: string;
-  odoo_connection: string;
-  odoo_order_id: number | null;
-  vendor_id: number;
-  correlation_id: string;
-  lines: InvoiceMatchPayload['poLines'];
-}
-
 /**
  * `flow.invoice_match` (route the suppliers' X12_810 and SUPPLIER_810 messages to it): finds the purchase
  * order each invoice bills (BIG04 / poNumber = the Odoo PO number Carelane sent in the 850) and hands the
@@ -57,31 +47,31 @@ export function invoiceMatchFlow(flows: FlowsConfig): DeliveryHandler {
       for (const invoice of invoices) {
         if (!invoice.poNumber) throw permanentError(`invoice ${invoice.invoiceNumber} names no purchase order`, { code: 'invoice_without_po', where: { segment: 'BIG', field: 'BIG04' } });
         const po = await findOrder(context.pool, invoice.poNumber, invoice.invoiceNumber);
-        if (!po || po.odoo_order_id === null) {
+        if (!po || po.odooOrderId === null || po.name === null) {
           throw permanentError(`invoice ${invoice.invoiceNumber} bills ${invoice.poNumber}, which is not a purchase order Carelane placed`, { code: 'invoice_po_unknown', where: { segment: 'BIG', field: 'BIG04' } });
         }
-        const matchKey = `invoice:${po.odoo_connection}:${po.vendor_id}:${invoice.invoiceNumber}`;
+        const matchKey = `invoice:${po.odooConnection}:${po.vendorId}:${invoice.invoiceNumber}`;
         const payload: InvoiceMatchPayload = {
           matchKey,
-          billKey: `bill:${po.odoo_connection}:${po.vendor_id}:${invoice.invoiceNumber}`,
-          poKey: po.po_key,
+          billKey: `bill:${po.odooConnection}:${po.vendorId}:${invoice.invoiceNumber}`,
+          poKey: po.poKey,
           poName: po.name,
-          odooOrderId: po.odoo_order_id,
-          vendorId: po.vendor_id,
-          odooConnection: po.odoo_connection,
+          odooOrderId: po.odooOrderId,
+          vendorId: po.vendorId,
+          odooConnection: po.odooConnection,
           poLines: po.lines,
           invoice,
         };
-        poCorrelations.push(po.correlation_id);
+        poCorrelations.push(po.correlationId);
         stages.push({ stage: `invoice ${invoice.invoiceNumber} bills ${po.name}: ${invoice.lines.length} line(s), total ${invoice.totalAmount}`, outcome: 'ok' });
         next.push({
           lane: flows.invoiceMatch.lane,
           action: 'invoice.match',
-          endpoint: po.odoo_connection,
+          endpoint: po.odooConnection,
           idempotencyKey: `invoice.match:${matchKey}`,
           correlationId: delivery.correlationId,
           messageId: delivery.messageId,
-          orderingKey: `po:${po.po_key}`,
+          orderingKey: `po:${po.poKey}`,
           payload,
         });
       }
@@ -91,22 +81,18 @@ export function invoiceMatchFlow(flows: FlowsConfig): DeliveryHandler {
 }
 
 /**
- * The order an invoice bills: by Carelane's PO key, else by Odoo's PO number. A PO number comes from each Odoo
- * database's own sequence (P00042), so with several Odoo connections it can name more than one order: then the
- * invoice is refused rather than billed against whichever row came first.
+ * The order an invoice bills: by Carelane's PO key, else by Odoo's PO number (findPurchaseOrderByName). A PO
+ * number on more than one Odoo connection is refused rather than billed against whichever order came first.
  */
 async function findOrder(db: Queryable, poNumber: string, invoiceNumber: string): Promise<PurchaseOrderRow | undefined> {
-  const { rows } = await db.query<PurchaseOrderRow>(
-    'select po_key, name, odoo_connection, odoo_order_id, vendor_id, correlation_id, lines from carelane.purchase_orders where po_key = $1 or name = $1 order by po_key = $1 desc, odoo_connection limit 2',
-    [poNumber],
-  );
-  if (rows.length > 1 && rows[0]!.po_key !== poNumber) {
-    throw permanentError(`invoice ${invoiceNumber} bills ${poNumber}, a PO number on more than one Odoo connection (${rows.map((r) => r.odoo_connection).join(', ')}): cannot tell which order it bills`, {
+  const found = await findPurchaseOrderByName(db, poNumber);
+  if (found && found.connections.length > 1) {
+    throw permanentError(`invoice ${invoiceNumber} bills ${poNumber}, a PO number on more than one Odoo connection (${found.connections.join(', ')}): cannot tell which order it bills`, {
       code: 'invoice_po_ambiguous',
       where: { segment: 'BIG', field: 'BIG04' },
     });
   }
-  return rows[0];
+  return found?.order;
 }
 
 /**

@@ -34,7 +34,7 @@ export interface SentOrder {
  * whose lines are the PO's lines in the same order (replenishment/send-order.ts).
  */
 export async function findSentOrder(db: Queryable, poNumber: string, where: { field: string; segment?: string }): Promise<SentOrder> {
-  const found = await findPurchaseOrderByName(db, poNumber);
+  const found = (await findPurchaseOrderByName(db, poNumber))?.order;
   if (!found || found.odooOrderId === null || found.name === null) {
     throw permanentError(`purchase order ${poNumber} is not one Carelane placed (carelane.purchase_orders): the document cannot be applied`, { code: 'po_unknown', where });
   }
