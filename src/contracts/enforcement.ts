@@ -170,16 +170,30 @@ export function contractViolation(contract: string, versions: CompiledVersion[],
 /** The process's validators: compiled versions are shared by every caller. */
 export const contractValidators = new ContractValidators();
 
+/** A canonical payload to check: the registry name of its contract, the payload, and what it is (for the message). */
+export interface ContractedPayload {
+  contract: string;
+  payload: unknown;
+  /** names the payload in the refusal, e.g. `event carelane.reservation.released`; never patient data */
+  subject: string;
+}
+
 /**
- * Refuses canonical events that fit no active version of the contract named as their topic (one query for the
- * whole batch). Topics without a canonical contract in the registry pass unchecked.
+ * Refuses canonical payloads that fit no active version of their contract (one registry query for the whole batch):
+ * the first misfit throws a business `contract_violation`. A name without a canonical contract in the registry
+ * passes unchecked. Each payload is checked as JSON, as it is stored, published or handed on, not as the object in
+ * memory (undefined keys, Dates).
  */
-export async function assertEventsFitContracts(db: Queryable, events: ReadonlyArray<{ topic: string; payload: unknown }>, validators = contractValidators): Promise<void> {
-  if (events.length === 0) return;
-  const active = await validators.activeVersions(db, events.map((event) => event.topic));
-  for (const event of events) {
-    const versions = active.get(event.topic);
-    // checked as it will be stored and published (JSON), not as the object in memory (undefined keys, Dates)
-    if (versions !== undefined) fitOrThrow(event.topic, versions, JSON.parse(JSON.stringify(event.payload ?? null)), `event ${event.topic}`);
+export async function assertPayloadsFitContracts(db: Queryable, payloads: ReadonlyArray<ContractedPayload>, validators = contractValidators): Promise<void> {
+  if (payloads.length === 0) return;
+  const active = await validators.activeVersions(db, payloads.map((item) => item.contract));
+  for (const item of payloads) {
+    const versions = active.get(item.contract);
+    if (versions !== undefined) fitOrThrow(item.contract, versions, JSON.parse(JSON.stringify(item.payload ?? null)), item.subject);
   }
+}
+
+/** Refuses canonical events that fit no active version of the contract named as their topic. */
+export async function assertEventsFitContracts(db: Queryable, events: ReadonlyArray<{ topic: string; payload: unknown }>, validators = contractValidators): Promise<void> {
+  await assertPayloadsFitContracts(db, events.map((event) => ({ contract: event.topic, payload: event.payload, subject: `event ${event.topic}` })), validators);
 }

@@ -1,6 +1,8 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { DemandSignal } from '../../contracts/demand.ts';
 import { permanentError } from '../../contracts/errors.ts';
+import { DemandSignalContract } from '../../contracts/canonical/index.ts';
+import { assertPayloadsFitContracts } from '../../contracts/enforcement.ts';
 import { isDemandResource, mapFhirDemand, parseSubscriptionNotification } from '../../connectors/fhir/index.ts';
 import { decodeMessage, Hl7Message, mapHl7Demand } from '../../connectors/hl7v2/index.ts';
 import type { PatientTokenizer } from '../../governance/index.ts';
@@ -41,6 +43,13 @@ export async function readDemand(message: StoredDemandMessage, tokenizer: Patien
     return tokenizer.tokenFor(identifier);
   };
   const read = FHIR_CONTENT.test(message.contentType) ? readFhir(message, tokenize) : readHl7(message, tokenize);
+  // Checked here, where the canonical demand is built and before anything of it is kept or sent to Odoo: a signal
+  // that fits no active version of the `demand-signal` contract parks the message as a contract_violation
+  // (src/contracts/enforcement.ts). The subject names the message type and position only, never patient data.
+  await assertPayloadsFitContracts(
+    db,
+    read.signals.map((signal, i) => ({ contract: DemandSignalContract.name, payload: signal, subject: `demand signal ${i + 1} of ${read.signals.length} read from ${read.description}` })),
+  );
   for (const identifier of identifiers) await tokenizer!.tokenize(db, identifier);
   return read;
 }
