@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { migrate } from '../src/store/migrate.ts';
-import { computeKpis, raiseMilestoneAlerts, supplierMilestones } from '../src/observability/kpis.ts';
+import { computeKpis, raiseMilestoneAlerts, registerKpiGauges, supplierMilestones } from '../src/observability/kpis.ts';
+import { readKpiHistory, recordKpiSnapshots } from '../src/observability/kpi-history.ts';
+import { odooConnections } from '../src/connectors/odoo/index.ts';
+import { siteOnHand } from '../src/flows/finance/index.ts';
+import { parseConfigText } from '../src/config/index.ts';
+import { startCarelane, type RunningCarelane } from '../src/app.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
+import { freePort } from './support/free-port.ts';
 
 // Supplier milestones and KPIs from the records themselves: two purchase orders of one supplier sent, their
 // acknowledgments and ship notices received as messages linked to the orders' transactions (as the supplier
@@ -64,5 +72,74 @@ describe('supplier milestones and KPIs', () => {
     const { rows } = await db.pool.query<{ type: string; detail: { metric: string; value: number; threshold: number } }>('select type, detail from carelane.exceptions where id = $1', [first[0]]);
     expect(rows[0]).toMatchObject({ type: 'supplier_delay', detail: { metric: 'ackLatencyMinutes', value: 90, threshold: 60 } });
     expect(await raiseMilestoneAlerts(db.pool, { windowDays: 30, ackLatencyMinutes: 60 })).toEqual([]);
+  });
+});
+
+describe('stockout risk when Odoo cannot be reached', () => {
+  // south's storeroom lives in an Odoo connection nothing listens for (a closed port): its stock cannot be read.
+  let closedPort: number;
+  let app: RunningCarelane | undefined;
+  const ADMIN = 'kpi-odoo-down-admin-token-0123456789';
+
+  beforeAll(async () => {
+    closedPort = await freePort();
+    await db.pool.query(
+      `insert into carelane.location_crosswalk (ehr_system, ehr_code, site, odoo_connection, storeroom_location_id, destination_location_id, picking_type_id, version, created_by)
+       values ('ehr', 'SOUTH', 'south', 'odoo-down', 8, 9, 1, 1, 'test')`,
+    );
+    await db.pool.query(
+      `insert into carelane.demands (demand_key, correlation_id, kind, status, site, content_hash, scheduled_start, lines)
+       values ('d3', 'c-d3', 'procedure', 'reserved', 'south', 'h3', now() + interval '1 day', '[{"productId": 13, "quantity": 4}]')`,
+    );
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it('rates a site whose stock could not be read as unknown with the reason, and stores no count for it', async () => {
+    const clientFor = odooConnections({ 'odoo-down': { url: `http://127.0.0.1:${closedPort}`, database: 'carelane', login: 'admin', apiKey: 'unused', transport: 'jsonrpc', timeoutMs: 2000 } });
+    // north's stock is read (5 of each); south's goes the real way, through its crosswalk to the closed port
+    const kpis = await computeKpis(db.pool, {
+      windowDays: 30,
+      leadTimeDays: 7,
+      onHand: (site, ids) => (site === 'north' ? Promise.resolve(new Map(ids.map((id) => [id, 5]))) : siteOnHand(db.pool, clientFor, site, ids)),
+    });
+    expect(kpis.stockoutRisk).toEqual([
+      { site: 'north', productId: 11, onHand: 5, incoming: 10, demand: 25, coverage: 0.6, atRisk: true },
+      // not "0 on hand, at risk": nothing is known about south's shelves
+      { site: 'south', productId: 13, onHand: null, incoming: 0, demand: 4, coverage: null, atRisk: null },
+    ]);
+    expect(kpis.stockoutRiskUnavailable).toEqual([{ site: 'south', reason: expect.stringMatching(/Odoo connection "odoo-down".*unreachable.*ECONNREFUSED/) }]);
+
+    // the gauge: north's count, no sample for south (absent, not 0)
+    const registry = new Registry();
+    registerKpiGauges(registry, async () => kpis);
+    const gauge = await registry.getSingleMetricAsString('carelane_kpi_items_at_stockout_risk');
+    expect(gauge).toContain('carelane_kpi_items_at_stockout_risk{site="north"} 1');
+    expect(gauge).not.toContain('south');
+
+    // the daily snapshot: south's items watched, its items at risk unknown; the network's too (it would miss south)
+    await recordKpiSnapshots(db.pool, async () => kpis, new Date('2026-03-02T18:00:00Z'));
+    const bySite = new Map((await readKpiHistory(db.pool, { days: 1, now: new Date('2026-03-02T20:00:00Z') })).map((r) => [r.site, r]));
+    expect(bySite.get('north')).toMatchObject({ itemsWatched: 1, itemsAtRisk: 1 });
+    expect(bySite.get('south')).toMatchObject({ itemsWatched: 1, itemsAtRisk: null });
+    expect(bySite.get(null)).toMatchObject({ itemsWatched: 2, itemsAtRisk: null });
+    const { rows } = await db.pool.query<{ items_at_risk: number | null }>(`select items_at_risk from carelane.kpi_snapshots where day = '2026-03-02' and site = 'south'`);
+    expect(rows).toEqual([{ items_at_risk: null }]);
+  });
+
+  it('serves the unknown risk and its reason on GET /api/v1/kpis when the app\'s Odoo connection is unreachable', { timeout: 60_000 }, async () => {
+    const config = parseConfigText(
+      `server: { port: 0 }\nmllp: { enabled: false }\nlogging: { level: silent }\nroutes: [{ lane: standard, flow: noop }]\n` +
+        `odoo:\n  connections:\n    odoo-down: { url: "http://127.0.0.1:${closedPort}", database: carelane, login: admin, apiKey: "\${env:ODOO_KEY}", transport: jsonrpc, timeoutMs: 2000 }\n`,
+      { DATABASE_URL: db.url, CARELANE_ADMIN_TOKEN: ADMIN, ODOO_KEY: 'unused' },
+    );
+    app = await startCarelane({ config, origin: 'test' }, { log: pino({ level: 'silent' }) });
+    const response = await fetch(`${app.httpUrl}/api/v1/kpis`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { stockoutRisk: Array<{ site: string; onHand: number | null; coverage: number | null; atRisk: boolean | null }>; stockoutRiskUnavailable: Array<{ site: string; reason: string }> };
+    expect(body.stockoutRisk.filter((r) => r.site === 'south')).toEqual([expect.objectContaining({ onHand: null, coverage: null, atRisk: null })]);
+    expect(body.stockoutRiskUnavailable).toEqual([{ site: 'south', reason: expect.stringMatching(/Odoo connection "odoo-down".*unreachable/) }]);
   });
 });

@@ -3,7 +3,8 @@ import { headlineKpis, type Kpis } from './kpis.ts';
 
 // Executive KPIs over time (docs/console.md "Executive"): the figures of kpis.ts kept once a day per site and
 // for the whole network in carelane.kpi_snapshots, so the console can show how they move. Only what was
-// computed is stored: a KPI without data in its window stays null, never zero.
+// computed is stored: a KPI without data in its window stays null, never zero; so does the count of items at
+// risk of a site whose on-hand stock could not be read from Odoo (and the network's, which would miss that site).
 
 export interface KpiSnapshot {
   /** UTC day, YYYY-MM-DD */
@@ -17,7 +18,8 @@ export interface KpiSnapshot {
   /** network row only */
   manualTouchesPerTransaction: number | null;
   itemsWatched: number;
-  itemsAtRisk: number;
+  /** null: on-hand stock could not be read for the site (network row: for some site) */
+  itemsAtRisk: number | null;
   /** network row only */
   openExceptions: number | null;
   computedAt: string;
@@ -42,7 +44,9 @@ export async function recordKpiSnapshots(db: Queryable, current: () => Promise<K
   const computedAt = now.toISOString();
   const risk = (site: string | null) => {
     const items = network.stockoutRisk.filter((r) => site === null || r.site === site);
-    return { itemsWatched: items.length, itemsAtRisk: items.filter((r) => r.atRisk).length };
+    // atRisk null: that item's stock was unknown at computation (kpis.ts); a count without it would be made up.
+    const unknown = items.some((r) => r.atRisk === null);
+    return { itemsWatched: items.length, itemsAtRisk: unknown ? null : items.filter((r) => r.atRisk).length };
   };
   const snapshots: KpiSnapshot[] = [
     {
@@ -92,7 +96,7 @@ export async function readKpiHistory(db: Queryable, options: { days: number; sit
     match_rate: string | null;
     touches: string | null;
     items_watched: number;
-    items_at_risk: number;
+    items_at_risk: number | null;
     open_exceptions: number | null;
     computed_at: Date;
   }>(

@@ -35,18 +35,28 @@ export interface Kpis {
   /** exceptions resolved by a person (not by auto-replay) per business transaction */
   manualTouchesPerTransaction: number | null;
   stockoutRisk: StockoutRisk[];
+  /** sites whose on-hand stock could not be read (Odoo unreachable, …): their items' risk is unknown, not zero */
+  stockoutRiskUnavailable: StockUnavailable[];
+}
+
+export interface StockUnavailable {
+  site: string;
+  /** the read's error, naming the Odoo connection; no patient data (a stock read carries none) */
+  reason: string;
 }
 
 export interface StockoutRisk {
   site: string;
   productId: number;
-  onHand: number;
+  /** null: the site's stock could not be read (Kpis.stockoutRiskUnavailable says why) */
+  onHand: number | null;
   incoming: number;
   /** quantity asked by live demands scheduled within the lead time */
   demand: number;
-  /** (on hand + incoming) / demand; below 1 the item runs out before more arrives */
-  coverage: number;
-  atRisk: boolean;
+  /** (on hand + incoming) / demand; below 1 the item runs out before more arrives; null when on hand is unknown */
+  coverage: number | null;
+  /** null: unknown, because on hand is */
+  atRisk: boolean | null;
 }
 
 async function receiptsTable(db: Queryable): Promise<boolean> {
@@ -95,13 +105,9 @@ export async function computeKpis(db: Queryable, options: { windowDays: number; 
   const { windowDays } = options;
   const suppliers = await supplierMilestones(db, windowDays);
   const receipts = await receiptsTable(db);
-  return {
-    windowDays,
-    computedAt: new Date().toISOString(),
-    suppliers,
-    ...(await headlineKpis(db, windowDays)),
-    stockoutRisk: await stockoutRisk(db, options.leadTimeDays, receipts, options.onHand),
-  };
+  const headline = await headlineKpis(db, windowDays);
+  const risk = await stockoutRisk(db, options.leadTimeDays, receipts, options.onHand);
+  return { windowDays, computedAt: new Date().toISOString(), suppliers, ...headline, stockoutRisk: risk.items, stockoutRiskUnavailable: risk.unavailable };
 }
 
 export type HeadlineKpis = Pick<Kpis, 'orderAcknowledgmentLatencyMinutes' | 'procurementCycleTimeHours' | 'invoiceFirstPassMatchRate' | 'manualTouchesPerTransaction'>;
@@ -151,9 +157,16 @@ export async function headlineKpis(db: Queryable, windowDays: number, site?: str
 
 /**
  * Per site and product with live demand scheduled within the lead time: (on hand + incoming) against that
- * demand. Incoming = ordered on POs sent for the site minus what was received of them.
+ * demand. Incoming = ordered on POs sent for the site minus what was received of them. A site whose stock read
+ * fails has its items' on hand, coverage and risk unknown (null), never zero: taking an unreachable Odoo as
+ * empty shelves would put every item at risk and store that figure in the KPI history.
  */
-async function stockoutRisk(db: Queryable, leadTimeDays: number, receipts: boolean, onHandOf: ((site: string, productIds: number[]) => Promise<Map<number, number>>) | undefined): Promise<StockoutRisk[]> {
+async function stockoutRisk(
+  db: Queryable,
+  leadTimeDays: number,
+  receipts: boolean,
+  onHandOf: ((site: string, productIds: number[]) => Promise<Map<number, number>>) | undefined,
+): Promise<{ items: StockoutRisk[]; unavailable: StockUnavailable[] }> {
   const receivedSql = receipts ? `coalesce((select sum(r.quantity_received) from carelane.po_line_receipts r where r.po_key = po.po_key and r.product_id = (l->>'productId')::int), 0)` : '0';
   const { rows } = await db.query<{ site: string; product_id: number; demand: string; incoming: string }>(
     `with demand as (
@@ -176,19 +189,33 @@ async function stockoutRisk(db: Queryable, leadTimeDays: number, receipts: boole
   const bySite = new Map<string, number[]>();
   for (const r of rows) bySite.set(r.site, [...(bySite.get(r.site) ?? []), r.product_id]);
   const onHand = new Map<string, Map<number, number>>();
-  if (onHandOf) for (const [site, products] of bySite) onHand.set(site, await onHandOf(site, products).catch(() => new Map<number, number>()));
-  return rows.map((r) => {
-    const stock = onHand.get(r.site)?.get(r.product_id) ?? 0;
+  const unavailable: StockUnavailable[] = [];
+  if (onHandOf) {
+    for (const [site, products] of bySite) {
+      try {
+        onHand.set(site, await onHandOf(site, products));
+      } catch (error) {
+        unavailable.push({ site, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+  const unknown = new Set(unavailable.map((u) => u.site));
+  const items = rows.map((r): StockoutRisk => {
     const incoming = Number(r.incoming);
     const demand = Number(r.demand);
+    if (unknown.has(r.site)) return { site: r.site, productId: r.product_id, onHand: null, incoming, demand, coverage: null, atRisk: null };
+    // Read successfully, a product missing from the answer has no quant in the storeroom: none on hand.
+    const stock = onHand.get(r.site)?.get(r.product_id) ?? 0;
     const coverage = demand > 0 ? Math.round(((stock + incoming) / demand) * 100) / 100 : Infinity;
     return { site: r.site, productId: r.product_id, onHand: stock, incoming, demand, coverage, atRisk: coverage < 1 };
   });
+  return { items, unavailable };
 }
 
 /**
  * Prometheus gauges over the KPIs (pass cachedKpis(...): computed at scrape time, at most once per its ttl). Per-supplier labels are
- * the Odoo vendor id (business data, no PHI); stockout risk is exported as a count of items at risk per site.
+ * the Odoo vendor id (business data, no PHI); stockout risk is exported as a count of items at risk per site, with
+ * no sample for a site whose stock could not be read (absent, not 0).
  */
 export function registerKpiGauges(registry: Registry, current: () => Promise<Kpis>): void {
   const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge<string>, k: Kpis) => void) =>
@@ -209,7 +236,8 @@ export function registerKpiGauges(registry: Registry, current: () => Promise<Kpi
   gauge('carelane_kpi_manual_touches_per_transaction', 'exceptions resolved by a person per business transaction', [], (g, k) => set(g, k.manualTouchesPerTransaction));
   gauge('carelane_kpi_items_at_stockout_risk', 'items whose on hand + incoming does not cover demand within the lead time, per site', ['site'], (g, k) => {
     const sites = new Map<string, number>();
-    for (const r of k.stockoutRisk) sites.set(r.site, (sites.get(r.site) ?? 0) + (r.atRisk ? 1 : 0));
+    const unknown = new Set(k.stockoutRiskUnavailable.map((u) => u.site));
+    for (const r of k.stockoutRisk) if (!unknown.has(r.site)) sites.set(r.site, (sites.get(r.site) ?? 0) + (r.atRisk ? 1 : 0));
     for (const [site, count] of sites) g.set({ site }, count);
   });
   gauge('carelane_supplier_fill_rate_ratio', 'received over ordered quantity per supplier (0–1)', ['vendor'], (g, k) => k.suppliers.forEach((s) => set(g, s.fillRatePercent === null ? null : s.fillRatePercent / 100, { vendor: String(s.vendorId) })));

@@ -16,7 +16,9 @@ interface Kpis {
   invoiceFirstPassMatchRate: number | null;
   manualTouchesPerTransaction: number | null;
   suppliers: Array<{ vendorId: number; orders: number; ackLatencyMinutes: number | null; asnLeadHours: number | null; onTimePercent: number | null; fillRatePercent: number | null }>;
-  stockoutRisk: Array<{ site: string; productId: number; onHand: number; incoming: number; demand: number; coverage: number | null; atRisk: boolean }>;
+  /** onHand and atRisk null: the site's stock could not be read (stockoutRiskUnavailable says why) */
+  stockoutRisk: Array<{ site: string; productId: number; onHand: number | null; incoming: number; demand: number; coverage: number | null; atRisk: boolean | null }>;
+  stockoutRiskUnavailable: Array<{ site: string; reason: string }>;
 }
 
 const AGE_BUCKETS = [
@@ -28,6 +30,7 @@ const AGE_BUCKETS = [
 ];
 
 const NO_DATA = 'no data yet';
+const UNAVAILABLE = 'unavailable';
 const fixed = (value: number | null | undefined, unit: string, digits = 1) => (value === null || value === undefined ? NO_DATA : `${value.toFixed(digits)} ${unit}`);
 
 export function Executive() {
@@ -36,7 +39,10 @@ export function Executive() {
   const recent = useApi<{ exceptions: ExceptionRow[] }>('/api/v1/exceptions?limit=1000', 60_000);
   const kpiMissing = kpis.error !== undefined;
   const k = kpiMissing ? undefined : kpis.data;
-  const atRisk = (k?.stockoutRisk ?? []).filter((r) => r.atRisk);
+  const atRisk = (k?.stockoutRisk ?? []).filter((r) => r.atRisk === true);
+  // Items of a site whose stock could not be read are neither at risk nor safe: counted apart, never as zero.
+  const rated = (k?.stockoutRisk ?? []).filter((r) => r.atRisk !== null);
+  const unavailable = k?.stockoutRiskUnavailable ?? [];
   const now = Date.now();
 
   const pastSla = (open.data?.exceptions ?? []).filter((e) => e.breachedAt || (e.slaDueAt && new Date(e.slaDueAt).getTime() < now)).length;
@@ -83,9 +89,15 @@ export function Executive() {
       <div className="cards">
         <Card
           label="Stockout risk"
-          value={k ? (k.stockoutRisk.length ? `${atRisk.length} of ${k.stockoutRisk.length} items` : NO_DATA) : kpiMissing ? NO_DATA : '…'}
-          detail={k && k.stockoutRisk.length ? 'below lead-time demand, incoming counted' : undefined}
-          tone={atRisk.length ? 'bad' : k?.stockoutRisk.length ? 'good' : undefined}
+          value={k ? (rated.length ? `${atRisk.length} of ${rated.length} items` : unavailable.length ? UNAVAILABLE : NO_DATA) : kpiMissing ? NO_DATA : '…'}
+          detail={
+            unavailable.length
+              ? `stock unavailable for ${unavailable.map((u) => u.site).join(', ')} (see per site)`
+              : k && k.stockoutRisk.length
+                ? 'below lead-time demand, incoming counted'
+                : undefined
+          }
+          tone={atRisk.length ? 'bad' : unavailable.length ? 'warn' : rated.length ? 'good' : undefined}
         />
         <Card label="Procurement cycle time" value={k ? fixed(k.procurementCycleTimeHours, 'h') : kpiMissing ? NO_DATA : '…'} detail="request → received" />
         <Card label="Order acknowledgment latency" value={k ? fixed(k.orderAcknowledgmentLatencyMinutes, 'min') : kpiMissing ? NO_DATA : '…'} detail="PO sent → supplier ack" />
@@ -97,7 +109,7 @@ export function Executive() {
       {k && <p className="muted small">Supply KPIs over the last {k.windowDays} days, computed {new Date(k.computedAt).toLocaleString()}. Acknowledgment, cycle time and match rate are network-wide; stockout risk is per site.</p>}
 
       <h2>Per site: stockout risk</h2>
-      <SiteTable rows={k?.stockoutRisk ?? []} />
+      <SiteTable rows={k?.stockoutRisk ?? []} unavailable={unavailable} />
 
       <h2>Suppliers</h2>
       <SupplierTable rows={k?.suppliers ?? []} />
@@ -113,7 +125,7 @@ export function Executive() {
   );
 }
 
-function SiteTable(props: { rows: Kpis['stockoutRisk'] }) {
+function SiteTable(props: { rows: Kpis['stockoutRisk']; unavailable: Kpis['stockoutRiskUnavailable'] }) {
   const sites = [...new Set(props.rows.map((r) => r.site))].sort();
   if (sites.length === 0) return <p className="muted">{NO_DATA}.</p>;
   return (
@@ -130,6 +142,17 @@ function SiteTable(props: { rows: Kpis['stockoutRisk'] }) {
         <tbody>
           {sites.map((site) => {
             const rows = props.rows.filter((r) => r.site === site);
+            const down = props.unavailable.find((u) => u.site === site);
+            if (down) {
+              return (
+                <tr key={site}>
+                  <th scope="row">{site}</th>
+                  <td className="num">{rows.length}</td>
+                  <td className="num">{UNAVAILABLE}</td>
+                  <td>on-hand stock unavailable: {down.reason}</td>
+                </tr>
+              );
+            }
             const risky = rows.filter((r) => r.atRisk).sort((a, b) => (a.coverage ?? Infinity) - (b.coverage ?? Infinity));
             return (
               <tr key={site}>

@@ -14,7 +14,8 @@ export interface KpiSnapshot {
   invoiceFirstPassMatchRate: number | null;
   manualTouchesPerTransaction: number | null;
   itemsWatched: number;
-  itemsAtRisk: number;
+  /** null: on-hand stock could not be read from Odoo that day (network row: for some site) */
+  itemsAtRisk: number | null;
   openExceptions: number | null;
   computedAt: string;
 }
@@ -38,6 +39,7 @@ const FIGURES: Array<{ key: keyof KpiSnapshot; title: string; unit: string; digi
 ];
 
 const show = (value: number | null, digits: number) => (value === null ? '—' : value.toFixed(digits));
+const UNAVAILABLE = 'unavailable';
 
 export function KpiHistory() {
   const [days, setDays] = useState(30);
@@ -122,7 +124,7 @@ export function KpiHistory() {
                       <td className="num">{show(s.procurementCycleTimeHours, 1)}</td>
                       <td className="num">{show(s.invoiceFirstPassMatchRate, 1)}</td>
                       <td className="num">
-                        {s.itemsAtRisk} / {s.itemsWatched}
+                        {s.itemsAtRisk ?? UNAVAILABLE} / {s.itemsWatched}
                       </td>
                       <td className="num">{s.openExceptions ?? '—'}</td>
                     </tr>

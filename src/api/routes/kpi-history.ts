@@ -15,7 +15,7 @@ const Snapshot = Type.Object({
   invoiceFirstPassMatchRate: Figure('percent'),
   manualTouchesPerTransaction: Figure('network row only'),
   itemsWatched: Type.Integer(),
-  itemsAtRisk: Type.Integer(),
+  itemsAtRisk: Type.Union([Type.Integer(), Type.Null()], { description: 'null: on-hand stock could not be read from Odoo for the site (network row: for some site)' }),
   openExceptions: Type.Union([Type.Integer(), Type.Null()], { description: 'network row only' }),
   computedAt: Type.String({ format: 'date-time' }),
 });

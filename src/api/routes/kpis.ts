@@ -24,8 +24,17 @@ const KpiReply = Type.Object({
     }),
   ),
   stockoutRisk: Type.Array(
-    Type.Object({ site: Type.String(), productId: Type.Integer(), onHand: Type.Number(), incoming: Type.Number(), demand: Type.Number(), coverage: Type.Union([Type.Number(), Type.Null()]), atRisk: Type.Boolean() }),
+    Type.Object({
+      site: Type.String(),
+      productId: Type.Integer(),
+      onHand: Type.Union([Type.Number(), Type.Null()], { description: "null: the site's stock could not be read (stockoutRiskUnavailable)" }),
+      incoming: Type.Number(),
+      demand: Type.Number(),
+      coverage: Type.Union([Type.Number(), Type.Null()], { description: 'null: no demand, or on hand unknown' }),
+      atRisk: Type.Union([Type.Boolean(), Type.Null()], { description: 'null: unknown, on hand could not be read' }),
+    }),
   ),
+  stockoutRiskUnavailable: Type.Array(Type.Object({ site: Type.String(), reason: Type.String() }), { description: 'sites whose on-hand stock could not be read from Odoo, and why' }),
 });
 
 /** GET /api/v1/kpis: supply-chain KPIs and supplier milestones (docs/finance.md), computed from Carelane's records. */
@@ -42,7 +51,7 @@ export function kpiRoutes(app: FastifyInstance, context: ApiContext): void {
     async () => {
       const result = await kpis();
       // JSON has no Infinity: an item with no demand has no coverage figure.
-      return { ...result, stockoutRisk: result.stockoutRisk.map((r) => ({ ...r, coverage: Number.isFinite(r.coverage) ? r.coverage : null })) };
+      return { ...result, stockoutRisk: result.stockoutRisk.map((r) => ({ ...r, coverage: r.coverage !== null && Number.isFinite(r.coverage) ? r.coverage : null })) };
     },
   );
 }

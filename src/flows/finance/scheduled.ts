@@ -25,7 +25,11 @@ export async function reconcileLatestSnapshots(pool: pg.Pool, clientFor: OdooCli
   return results;
 }
 
-/** On-hand stock of some products in a site's storeroom (location crosswalk), from Odoo's quants: for the stockout KPI. */
+/**
+ * On-hand stock of some products in a site's storeroom (location crosswalk), from Odoo's quants: for the stockout
+ * KPI. Rejects when Odoo cannot be read, naming the connection, so the KPI reports the site's stock as unknown
+ * instead of taking it as zero.
+ */
 export async function siteOnHand(pool: pg.Pool, clientFor: OdooClientFor, site: string, productIds: number[]): Promise<Map<number, number>> {
   const { rows } = await pool.query<{ odoo_connection: string; storeroom_location_id: number }>(
     'select odoo_connection, storeroom_location_id from carelane.location_crosswalk where site = $1 and valid_to is null order by id limit 1',
@@ -34,8 +38,12 @@ export async function siteOnHand(pool: pg.Pool, clientFor: OdooClientFor, site: 
   const place = rows[0];
   const onHand = new Map<number, number>();
   if (!place || productIds.length === 0) return onHand;
-  for (const balance of await new StockGateway(await clientFor(place.odoo_connection)).balances(place.storeroom_location_id, productIds)) {
-    onHand.set(balance.productId, (onHand.get(balance.productId) ?? 0) + balance.quantity);
+  let balances;
+  try {
+    balances = await new StockGateway(await clientFor(place.odoo_connection)).balances(place.storeroom_location_id, productIds);
+  } catch (error) {
+    throw new Error(`stock could not be read from Odoo connection "${place.odoo_connection}": ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+  for (const balance of balances) onHand.set(balance.productId, (onHand.get(balance.productId) ?? 0) + balance.quantity);
   return onHand;
 }
