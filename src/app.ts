@@ -35,7 +35,7 @@ import { hl7ApplicationAcks, hl7SendHandler, type Hl7DestinationSettings } from 
 import { readFileSync } from 'node:fs';
 import { cachedKpis, computeKpis, raiseMilestoneAlerts, registerKpiGauges } from './observability/kpis.ts';
 import { kpiSnapshotJob } from './observability/kpi-history.ts';
-import { closeCostPeriods, reconcileLatestSnapshots, siteOnHand } from './flows/finance/index.ts';
+import { closeCostPeriods, siteOnHand, stockReconciliationJob } from './flows/finance/index.ts';
 
 export interface RunningCarelane {
   httpUrl: string;
@@ -205,7 +205,7 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     }
     if (milestones.cron) scheduler.add({ name: 'supplier-milestones', cron: milestones.cron, run: async () => void (await raiseMilestoneAlerts(database.pool, milestones)) });
     if (reconciliation.cron && Object.keys(config.odoo.connections).length > 0) {
-      scheduler.add({ name: 'stock-reconciliation', cron: reconciliation.cron, run: async () => void (await reconcileLatestSnapshots(database.pool, clientFor, config.flows, log)) });
+      scheduler.add(stockReconciliationJob(database.pool, clientFor, config.flows, log, reconciliation.cron));
     }
     const hasOdoo = Object.keys(config.odoo.connections).length > 0;
     const kpis = cachedKpis(() =>

@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OdooClient } from '../src/connectors/odoo/index.ts';
+import net from 'node:net';
+import { pino } from 'pino';
+import { OdooClient, odooConnections } from '../src/connectors/odoo/index.ts';
 import { migrate } from '../src/store/migrate.ts';
+import { parseConfigText } from '../src/config/index.ts';
 import { recordSnapshot, reconcileStock, snapshotLinesFromAdvice, type SnapshotLine } from '../src/flows/finance/reconcile-stock.ts';
+import { reconcileLatestSnapshots, stockReconciliationJob } from '../src/flows/finance/scheduled.ts';
 import { resolveException, ResolutionRefusedError } from '../src/engine/exceptions.ts';
 import { OwnershipRules } from '../src/governance/ownership.ts';
 import { startOdooSimulator, type OdooSimulator } from '../simulators/odoo/index.ts';
 import { createTestDatabase, embeddedTarget, type TestDatabase } from './support/databases.ts';
+import { freePort } from './support/free-port.ts';
 
 // Inventory reconciliation against the Odoo simulator: 2,000 quants over two shelves read in pages, a warehouse
 // snapshot with injected drift (changed counts, a lot Odoo lacks, a quant the warehouse lacks) → stock_mismatch
@@ -74,6 +79,60 @@ describe('inventory reconciliation', () => {
     await expect(resolveException(db.pool, Number(shelf.id), { action: 'adjust_stock', actor: 'test', note: 'apply the count' }, { ownership })).rejects.toBeInstanceOf(ResolutionRefusedError);
     const { rows: still } = await db.pool.query<{ status: string }>('select status from carelane.exceptions where id = $1', [shelf.id]);
     expect(still[0]!.status).toBe('open');
+  });
+
+  it('reconciles the reachable connection on schedule when another is unreachable, and names the one that failed', async () => {
+    // 'odoo-down' (nothing listens on its port) sorts before 'odoo-main', so it is met first in the round.
+    const closedPort = await freePort();
+    const clientFor = odooConnections({
+      'odoo-down': { url: `http://127.0.0.1:${closedPort}`, database: 'carelane', login: 'admin', apiKey: 'unused', transport: 'jsonrpc', timeoutMs: 2000 },
+      'odoo-main': { url: odoo.url, database: odoo.database, login: 'admin', apiKey: 'sim-admin-api-key', transport: 'jsonrpc' },
+    });
+    const { flows } = parseConfigText('flows: { reconciliation: { pageSize: 400, sampleLines: 3 } }\n', { DATABASE_URL: db.url });
+    const down = await recordSnapshot(db.pool, { snapshotKey: '846:wh-down:R-2', odooConnection: 'odoo-down', locationId: 77, takenAt: new Date() }, [{ locationId: 77, productId: 1, quantity: 3 }]);
+    const shelf = [...warehouseLines()].filter((l) => l.locationId === odoo.seeded.shelfLocationId);
+    const main = await recordSnapshot(db.pool, { snapshotKey: '846:wh:R-2', odooConnection: 'odoo-main', locationId: odoo.seeded.shelfLocationId, takenAt: new Date() }, shelf);
+    const logged: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
+
+    const round = await reconcileLatestSnapshots(db.pool, clientFor, flows, log);
+    // odoo-main's shelf is compared in full (the first test's snapshot of its stock location is already done)
+    expect(round.reconciled).toEqual([expect.objectContaining({ quantsRead: 1000, snapshotLines: shelf.length, mismatches: 3 })]);
+    const { rows: runs } = await db.pool.query<{ odoo_connection: string; finished: boolean }>('select odoo_connection, finished_at is not null as finished from carelane.stock_reconciliations where snapshot_id = $1', [main]);
+    expect(runs).toEqual([{ odoo_connection: 'odoo-main', finished: true }]);
+    expect(round.failed).toEqual([{ odooConnection: 'odoo-down', snapshotId: down, locationId: 77, error: expect.stringMatching(/unreachable.*ECONNREFUSED/) }]);
+    expect(logged.find((l) => l.level === 40)).toMatchObject({ odooConnection: 'odoo-down', snapshotId: down, locationId: 77, msg: expect.stringMatching(/failed/) });
+
+    // the job: the next round retries only the failed snapshot, and its error (job_runs.error) names it
+    const job = stockReconciliationJob(db.pool, clientFor, flows, log, '30 2 * * *');
+    await expect(job.run()).rejects.toThrow(/1 warehouse snapshot\(s\) not reconciled, 0 reconciled; failed: odoo-down \(snapshot \d+, location 77\): .*unreachable/);
+    const { rows: finished } = await db.pool.query<{ n: number }>('select count(*)::int as n from carelane.stock_reconciliations where snapshot_id = $1 and finished_at is not null', [down]);
+    expect(finished[0]!.n).toBe(0);
+  });
+
+  it('does not call an unreachable connection again for its other locations in the same round', async () => {
+    // An Odoo that drops every connection: each location would cost a connect attempt (up to timeoutMs each).
+    let connections = 0;
+    const dropping = net.createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (dropping.address() as net.AddressInfo).port;
+      const clientFor = odooConnections({ 'odoo-drops': { url: `http://127.0.0.1:${port}`, database: 'carelane', login: 'admin', apiKey: 'unused', transport: 'jsonrpc', timeoutMs: 2000 } });
+      const { flows } = parseConfigText('{}\n', { DATABASE_URL: db.url });
+      for (const locationId of [81, 82]) {
+        await recordSnapshot(db.pool, { snapshotKey: `846:wh-drops:${locationId}`, odooConnection: 'odoo-drops', locationId, takenAt: new Date() }, [{ locationId, productId: 1, quantity: 3 }]);
+      }
+      const round = await reconcileLatestSnapshots(db.pool, clientFor, flows, pino({ level: 'silent' }));
+      const failed = round.failed.filter((f) => f.odooConnection === 'odoo-drops');
+      expect(failed.map((f) => f.locationId)).toEqual([81, 82]);
+      expect(failed[1]!.error).toBe(failed[0]!.error);
+      expect(connections).toBe(1);
+    } finally {
+      await new Promise((resolve) => dropping.close(resolve));
+    }
   });
 
   it('reads an 846 into snapshot lines, keeping unresolved items apart', () => {

@@ -4,7 +4,7 @@ export { acceptVarianceStep, cancelPoLineStep, adjustStockStep, type PlaybookPay
 export { matchInvoice, toleranceFor, type MatchLineInput, type MatchResult, type MatchedLine } from './three-way-match.ts';
 export { listInvoiceMatches, type InvoiceMatchView } from './store.ts';
 export { recordSnapshot, reconcileStock, snapshotLinesFromAdvice, type SnapshotLine, type ReconcileResult } from './reconcile-stock.ts';
-export { reconcileLatestSnapshots, siteOnHand } from './scheduled.ts';
+export { reconcileLatestSnapshots, siteOnHand, stockReconciliationJob, type ReconcileFailure, type ScheduledReconciliation } from './scheduled.ts';
 export { costRecordStep, costRecordDelivery, type CostRecordPayload } from './cost-record.ts';
 export { closeCostPeriods, type CostEntryPayload, type CutoffResult } from './cost-cutoff.ts';
 export { costPostStep, costDistribution, type CostLine } from './cost-post.ts';
