@@ -21,6 +21,8 @@ export interface ApplyAckPayload {
   poName: string;
   odooOrderId: number;
   messageId: number;
+  /** this acknowledgment's place among the PO's acknowledgments in the message (0: the first); absent in payloads enqueued before it existed */
+  ordinal?: number;
   acknowledgmentType: string;
   lines: LineAcknowledgment[];
 }
@@ -42,10 +44,17 @@ export function supplierAckFlow({ flows }: AcknowledgmentDependencies): Delivery
       const stages: StageRecord[] = [];
       const next: NewDelivery[] = [];
       const commits: Array<(client: pg.PoolClient) => Promise<void>> = [];
+      const perOrder = new Map<string, number>();
       for (const ack of acknowledgmentsOf(message)) {
         const sent = await findSentOrder(context.pool, ack.poNumber, { segment: 'BAK', field: 'BAK03' });
         const { lines, unmatched } = readAcknowledgment(ack, sent);
-        const payload: ApplyAckPayload = { poKey: sent.order.poKey, poName: sent.order.name, odooOrderId: sent.order.odooOrderId, messageId, acknowledgmentType: ack.acknowledgmentType, lines };
+        // One interchange can carry two 855s for one PO (an original and a change): each is applied, in the
+        // order they stand. Its place among the PO's acknowledgments in the message tells them apart, the same
+        // on every replay of the message; the first keeps the key it always had, so deliveries enqueued before
+        // are still recognised.
+        const ordinal = perOrder.get(sent.order.poKey) ?? 0;
+        perOrder.set(sent.order.poKey, ordinal + 1);
+        const payload: ApplyAckPayload = { poKey: sent.order.poKey, poName: sent.order.name, odooOrderId: sent.order.odooOrderId, messageId, ordinal, acknowledgmentType: ack.acknowledgmentType, lines };
         stages.push({
           stage: `${sent.order.name}: acknowledged ${ack.acknowledgmentType} — ${summary(lines)}`,
           outcome: 'ok',
@@ -55,7 +64,7 @@ export function supplierAckFlow({ flows }: AcknowledgmentDependencies): Delivery
           stages.push({ stage: `${sent.order.name}: ${unmatched.length} acknowledged line(s) match no line of the order; ignored`, outcome: 'error', detail: { unmatched } });
         }
         commits.push(async (tx) => {
-          await recordAcknowledgment(tx, { poKey: sent.order.poKey, messageId, correlationId: delivery.correlationId, acknowledgmentType: ack.acknowledgmentType, lines });
+          await recordAcknowledgment(tx, { poKey: sent.order.poKey, messageId, ordinal, correlationId: delivery.correlationId, acknowledgmentType: ack.acknowledgmentType, lines });
           await closeAcknowledgmentWait(tx, sent.order.poKey, messageId);
           await linkToPurchaseOrder(tx, delivery.correlationId, sent.order.correlationId, 'acknowledgment');
         });
@@ -63,7 +72,7 @@ export function supplierAckFlow({ flows }: AcknowledgmentDependencies): Delivery
           lane: flows.supplier.lane,
           action: 'supplier.apply_ack',
           endpoint: sent.order.odooConnection,
-          idempotencyKey: `supplier.apply_ack:${sent.order.poKey}:${messageId}`,
+          idempotencyKey: `supplier.apply_ack:${sent.order.poKey}:${messageId}${ordinal > 0 ? `:${ordinal}` : ''}`,
           correlationId: sent.order.correlationId,
           messageId,
           orderingKey: `po:${sent.order.name}`,
@@ -254,7 +263,7 @@ export function applyAckStep({ clientFor, flows }: AcknowledgmentDependencies): 
       return {
         stages: [{ stage: `${payload.poName}: acknowledgment applied in Odoo — ${applied.map((a) => `${a.productId} ${a.did}`).join(', ')}`, outcome: exceptions.length ? 'error' : 'ok', detail: { applied } }],
         inTransaction: async (tx) => {
-          const { rows } = await tx.query<{ id: string }>('select id from carelane.supplier_acknowledgments where po_key = $1 and message_id = $2', [payload.poKey, payload.messageId]);
+          const { rows } = await tx.query<{ id: string }>('select id from carelane.supplier_acknowledgments where po_key = $1 and message_id = $2 and ordinal = $3', [payload.poKey, payload.messageId, payload.ordinal ?? 0]);
           if (rows[0]) await recordAcknowledgmentApplied(tx, Number(rows[0].id), applied, lineIds);
           for (const e of exceptions) {
             await openBusinessException(tx, {

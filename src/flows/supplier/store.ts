@@ -4,16 +4,19 @@ import type { LineAcknowledgment } from './ack-lines.ts';
 
 /** Tables of migration 013 (src/store/migrations/013_supplier_cycle.sql). */
 
-/** Records an acknowledgment and its lines; returns its id, or the id recorded before for this message. */
+/**
+ * Records an acknowledgment and its lines; returns its id, or the id recorded before for it. `ordinal` is its
+ * place among this PO's acknowledgments in the message (migration 033): an interchange can carry two for one PO.
+ */
 export async function recordAcknowledgment(
   db: Queryable,
-  ack: { poKey: string; messageId: number; correlationId: string; acknowledgmentType: string; lines: LineAcknowledgment[] },
+  ack: { poKey: string; messageId: number; ordinal: number; correlationId: string; acknowledgmentType: string; lines: LineAcknowledgment[] },
 ): Promise<number> {
   const { rows } = await db.query<{ id: string }>(
-    `insert into carelane.supplier_acknowledgments (po_key, message_id, correlation_id, acknowledgment_type, lines)
-     values ($1, $2, $3, $4, $5::jsonb)
-     on conflict (po_key, message_id) do update set lines = excluded.lines returning id`,
-    [ack.poKey, ack.messageId, ack.correlationId, ack.acknowledgmentType, JSON.stringify(ack.lines)],
+    `insert into carelane.supplier_acknowledgments (po_key, message_id, ordinal, correlation_id, acknowledgment_type, lines)
+     values ($1, $2, $3, $4, $5, $6::jsonb)
+     on conflict (po_key, message_id, ordinal) do update set lines = excluded.lines returning id`,
+    [ack.poKey, ack.messageId, ack.ordinal, ack.correlationId, ack.acknowledgmentType, JSON.stringify(ack.lines)],
   );
   const id = Number(rows[0]!.id);
   for (const line of ack.lines) {
