@@ -107,7 +107,15 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       openExceptions: () => openExceptionCounts(database.pool),
       circuits: () => circuitStates(database.pool),
     });
-    const ingest = new Ingest(database.pool, config.routes, metrics);
+    // Enhanced-mode application acknowledgments (MSH-16), enqueued as hl7v2.send when a message settles: in the
+    // engine, at the front door for a message no route takes, and when an operator closes a message's exception.
+    const { returnAddresses, destinations: hl7DestinationNames } = config.hl7v2;
+    returnAddresses.forEach((address, index) => {
+      if (!hl7DestinationNames[address.destination]) throw new Error(`hl7v2.returnAddresses.${index}.destination: "${address.destination}" is not among hl7v2.destinations (defined: ${Object.keys(hl7DestinationNames).join(', ') || 'none'})`);
+    });
+    const onSettled = hl7ApplicationAcks({ returnAddresses });
+    const unroutedLane = unroutedLaneOf(config);
+    const ingest = new Ingest(database.pool, config.routes, metrics, { onSettled, unroutedLane });
     const registry = new HandlerRegistry();
     for (const flow of flows) registry.register(flow);
     registry.register(webhookPostHandler(config));
@@ -134,12 +142,6 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       if (!registry.get(`flow.${route.flow}`)) throw new Error(`routes: flow "${route.flow}" is not installed (installed: ${installed.join(', ')})`);
     }
 
-    // Enhanced-mode application acknowledgments (MSH-16), enqueued as hl7v2.send when a message settles.
-    const { returnAddresses, destinations: hl7DestinationNames } = config.hl7v2;
-    returnAddresses.forEach((address, index) => {
-      if (!hl7DestinationNames[address.destination]) throw new Error(`hl7v2.returnAddresses.${index}.destination: "${address.destination}" is not among hl7v2.destinations (defined: ${Object.keys(hl7DestinationNames).join(', ') || 'none'})`);
-    });
-    const onSettled = hl7ApplicationAcks({ returnAddresses });
     const engine = new Engine({ config, pool: database.pool, databaseUrl: database.url, registry, log, metrics, onSettled });
     // a changed carelane.yaml is a config change in the audit trail (redacted: references, never secrets); the
     // node's own id is who loaded it, not configuration, so nodes of one deployment do not take turns "changing" it
@@ -219,7 +221,7 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
 
     const serverTls = config.server.tls ? readTlsFiles('server.tls', config.server.tls) : undefined;
     registerKpiGauges(metrics.registry, kpis);
-    const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, tokenizer, engineRunning: () => engine.isRunning, kpis }, log, serverTls);
+    const api: FastifyInstance = await buildApi({ config, pool: database.pool, ingest, metrics, tokenizer, engineRunning: () => engine.isRunning, kpis, onSettled, unroutedLane }, log, serverTls);
     const listened = await api.listen({ host: config.server.host, port: config.server.port });
     // fastify names the scheme from its own https option, which a server factory does not set
     const httpUrl = serverTls ? listened.replace(/^http:/, 'https:') : listened;
@@ -312,6 +314,15 @@ async function laneBacklogFull(config: CarelaneConfig, pool: pg.Pool, source: st
   const route = findRoute(config.routes, source, messageType);
   const limit = route ? config.engine.lanes[route.lane]?.maxBacklog ?? 0 : 0;
   return route !== undefined && limit > 0 && (await countPendingOnLane(pool, route.lane)) >= limit;
+}
+
+/**
+ * The lane of what settling a message no route takes enqueues (its HL7 v2 application reject): it was never
+ * given one. `standard` where it is configured, else the first configured lane (config requires one).
+ */
+function unroutedLaneOf(config: CarelaneConfig): string {
+  const lanes = Object.keys(config.engine.lanes);
+  return lanes.includes('standard') ? 'standard' : lanes[0]!;
 }
 
 /** MLLP destinations with their TLS files read now, so a missing file stops start-up naming its key. */

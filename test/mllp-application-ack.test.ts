@@ -71,6 +71,36 @@ async function stages(controlId: string): Promise<Array<{ stage: string; outcome
   return rows;
 }
 
+const ADMIN_TOKEN = 'app-ack-admin-token';
+
+/** An operator's call on the HTTP API (the admin token holds every permission). */
+async function operator(path: string, body: unknown): Promise<Response> {
+  return fetch(`${app.httpUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** The first message stored under a control id (an edited copy shares it). */
+async function messageIdOf(controlId: string): Promise<number> {
+  const { rows } = await app.database.pool.query<{ id: number }>('select id::int as id from carelane.messages where external_id = $1 order by id limit 1', [controlId]);
+  return rows[0]!.id;
+}
+
+/** The application ACK deliveries of a message: idempotency key (ends with the MSA-1 code) and status. */
+async function ackDeliveries(messageId: number): Promise<Array<{ key: string; status: string }>> {
+  const { rows } = await app.database.pool.query<{ key: string; status: string }>(
+    `select idempotency_key as key, status from carelane.deliveries where message_id = $1 and idempotency_key like 'hl7-app-ack:%' order by id`,
+    [messageId],
+  );
+  return rows;
+}
+
+/** Waits until every application ACK delivery of the message is done, and returns them. */
+async function settledAcks(messageId: number): Promise<Array<{ key: string; status: string }>> {
+  return waitFor(async () => {
+    const rows = await ackDeliveries(messageId);
+    return rows.length > 0 && rows.every((r) => r.status === 'done') ? rows : undefined;
+  }, 20_000, 'the application ACK deliveries done');
+}
+
 async function messageStatus(controlId: string): Promise<string | undefined> {
   const { rows } = await app.database.pool.query<{ status: string }>('select status from carelane.messages where external_id = $1', [controlId]);
   return rows[0]?.status;
@@ -114,9 +144,8 @@ routes:
   - { source: mllp, type: "SIU^*", lane: critical, flow: demand }
   - { source: mllp, type: "ORM^*", lane: critical, flow: demand }
   - { source: mllp, type: "ADT^*", lane: critical, flow: demand }
-  - { lane: standard, flow: noop }
 `,
-    { DATABASE_URL: db.url, CARELANE_ADMIN_TOKEN: 'app-ack-admin-token', ODOO_KEY: 'sim-admin-api-key', PTK: 'tokenization-secret-for-app-ack-tests-0123' },
+    { DATABASE_URL: db.url, CARELANE_ADMIN_TOKEN: ADMIN_TOKEN, ODOO_KEY: 'sim-admin-api-key', PTK: 'tokenization-secret-for-app-ack-tests-0123' },
   );
   app = await startCarelane({ config, origin: 'test' }, { log: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }) });
   const actor = { actor: 'test', source: 'test setup' };
@@ -271,6 +300,95 @@ describe('HL7 v2 enhanced mode: application acknowledgments (MSH-16)', () => {
     expect(applicationAckFor('SIU-NE-1')).toBeUndefined();
     expect(applicationAckFor('SIU-ORIG-1')).toBeUndefined();
     expect((await stages('SIU-NE-1')).filter((s) => s.stage.startsWith('hl7v2 application ACK'))).toEqual([]);
+  });
+
+  it('answers CA, then sends AR with ERR 200 at MSH-9 for a message no route takes, which stays unprocessed', async () => {
+    const mfn = [msh('MFN^M02^MFN_M02', 'MFN-AL-1', 'AL|AL'), 'MFI|PRA||UPD|||AL', 'MFE|MAD|||DR-1'].join('\r');
+    expect(msa(await send(mfn)).slice(0, 3)).toEqual(['MSA', 'CA', 'MFN-AL-1']);
+    const received = await waitFor(() => applicationAckFor('MFN-AL-1'), 20_000, 'the AR at the return address');
+    const segments = segmentsOf(received.text);
+    expect(msa(received.text).slice(0, 3)).toEqual(['MSA', 'AR', 'MFN-AL-1']);
+    expect(segments[2]).toMatch(/^ERR\|\|MSH\^1\^9\|200\^Unsupported message type\^HL70357\|E\|/);
+    expect(segments[2]!.split('|')[8]).toBe('message type MFN\\S\\M02 is not processed by this receiver (no route takes it)');
+    expect(received.answered).toBe('CA');
+    // The AR's own delivery ending does not make the message look processed (nor earn it an AA).
+    const messageId = await messageIdOf('MFN-AL-1');
+    expect((await settledAcks(messageId)).map((d) => d.key)).toEqual([`hl7-app-ack:${messageId}:AR`]);
+    expect(await messageStatus('MFN-AL-1')).toBe('received');
+    expect((await stages('MFN-AL-1')).map((s) => s.stage)).toContain('hl7v2 application ACK AR queued for sched-acks');
+  });
+
+  for (const action of ['dismiss', 'cancel'] as const) {
+    it(`tells the sender AE once, and nothing else, when an operator chooses ${action} while that AE is still on its way`, async () => {
+      const controlId = `ORM-${action.toUpperCase()}-1`;
+      returnAddress.setFault('close');
+      let exceptionId: number;
+      try {
+        expect(msa(await send(unmappableOrm(controlId, 'AL|AL')))[1]).toBe('CA');
+        // The AE reached the return address, which dropped it: its delivery is retrying.
+        await waitFor(() => returnAddress.received.find((r) => r.text.includes(`MSA|AE|${controlId}`)), 20_000, 'a dropped AE');
+        const { rows } = await app.database.pool.query<{ id: number }>(
+          `select e.id::int as id from carelane.exceptions e join carelane.messages m on m.id = e.message_id where m.external_id = $1 and e.status = 'open'`,
+          [controlId],
+        );
+        exceptionId = rows[0]!.id;
+        const resolved = await operator(`/api/v1/exceptions/${exceptionId}/resolve`, { action, note: 'the ward phoned: order withdrawn, host ehr-prod-7' });
+        expect(resolved.status).toBe(200);
+      } finally {
+        returnAddress.setFault('none');
+      }
+      const messageId = await messageIdOf(controlId);
+      // Before: once that AE was delivered the message settled again and was told AR (dismiss: a parked step and no
+      // open exception) or AA (cancel: nothing parked any more), contradicting the AE it had just received.
+      expect((await settledAcks(messageId)).map((d) => d.key)).toEqual([`hl7-app-ack:${messageId}:AE`]);
+      const told = returnAddress.processed().filter((r) => msa(r.text)[2] === controlId);
+      expect(told.map((r) => msa(r.text)[1])).toEqual(['AE']);
+      const err = segmentsOf(told[0]!.text).find((s) => s.startsWith('ERR|'))!.split('|');
+      expect(err[8]).toContain("ORC-1 order control 'ZZ'");
+      // The operator's note is the audit trail's, not the sender's.
+      expect(told[0]!.text).not.toContain('phoned');
+      expect(told[0]!.text).not.toContain('ehr-prod-7');
+      const { rows: exception } = await app.database.pool.query<{ status: string; resolution_action: string }>('select status, resolution_action from carelane.exceptions where id = $1', [exceptionId!]);
+      expect(exception[0]).toEqual({ status: 'resolved', resolution_action: action });
+    });
+  }
+
+  it('sends the AE when the operator dismisses an exception whose message was not settled before', async () => {
+    // A message failed before the sender had a return address (or before application ACKs existed): it settled
+    // without one, recorded as skipped. The operator's dismiss settles it again and the sender is told now.
+    const commit = await send(unmappableOrm('ORM-LATE-1', 'AL|AL'));
+    expect(msa(commit)[1]).toBe('CA');
+    const messageId = await messageIdOf('ORM-LATE-1');
+    await waitFor(async () => (await messageStatus('ORM-LATE-1')) === 'failed' || undefined, 20_000, 'the message failed');
+    const sent = await settledAcks(messageId);
+    // Take the AE back out, as if it had never been sent: the verdict is made again when the operator acts.
+    await app.database.pool.query('delete from carelane.deliveries where id = any(select id from carelane.deliveries where message_id = $1 and idempotency_key = $2)', [messageId, sent[0]!.key]);
+    // Counted as read, duplicates included: the AE sent again has the same MSH-10 (its delivery's key is the same).
+    const copies = () => returnAddress.received.filter((r) => r.answered === 'CA' && msa(r.text)[2] === 'ORM-LATE-1');
+    const before = copies().length;
+    const { rows } = await app.database.pool.query<{ id: number }>(`select id::int as id from carelane.exceptions where message_id = $1 and status = 'open'`, [messageId]);
+    expect((await operator(`/api/v1/exceptions/${rows[0]!.id}/resolve`, { action: 'dismiss', note: 'sender will correct it' })).status).toBe(200);
+    const acks = await settledAcks(messageId);
+    expect(acks.map((d) => d.key)).toEqual([`hl7-app-ack:${messageId}:AE`]);
+    const told = await waitFor(() => (copies().length > before ? copies() : undefined), 20_000, 'the AE after the dismiss');
+    expect(msa(told.at(-1)!.text)[1]).toBe('AE');
+  });
+
+  it('answers for an edited and replayed message with the copy, and sends nothing more for the original', async () => {
+    expect(msa(await send(unmappableOrm('ORM-EDIT-1', 'AL|AL')))[1]).toBe('CA');
+    const originalId = await messageIdOf('ORM-EDIT-1');
+    await settledAcks(originalId);
+    const { rows } = await app.database.pool.query<{ payload: Buffer }>('select payload from carelane.messages where id = $1', [originalId]);
+    const corrected = rows[0]!.payload.toString('utf8').replace('ORC|ZZ|', 'ORC|NW|');
+    const edited = await operator(`/api/v1/messages/${originalId}/edit-replay`, { payload: corrected, reason: 'ORC-1 typo at the sender' });
+    expect(edited.status).toBe(201);
+    const accepted = await waitFor(() => returnAddress.processed().find((r) => msa(r.text).slice(1, 3).join('|') === 'AA|ORM-EDIT-1'), 20_000, 'the AA for the corrected copy');
+    expect(accepted).toBeDefined();
+    // The sender hears AE (the original) then AA (its corrected copy) for its MSH-10, and nothing else.
+    expect(returnAddress.processed().filter((r) => msa(r.text)[2] === 'ORM-EDIT-1').map((r) => msa(r.text)[1])).toEqual(['AE', 'AA']);
+    const superseded = (await stages('ORM-EDIT-1')).find((s) => s.stage === 'hl7v2 application ACK: superseded by an edited copy');
+    expect(superseded).toMatchObject({ outcome: 'skipped', detail: { ackFor: 'ORM-EDIT-1' } });
+    expect((await ackDeliveries(originalId)).map((d) => d.key)).toEqual([`hl7-app-ack:${originalId}:AE`]);
   });
 
   it('keeps an application ACK the return address did not take through retries and a restart, with the same MSH-10', async () => {

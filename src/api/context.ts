@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { CarelaneConfig } from '../config/index.ts';
-import type { Ingest } from '../engine/index.ts';
+import type { Ingest, SettlementHook } from '../engine/index.ts';
 import type { PatientTokenizer } from '../governance/index.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Kpis } from '../observability/kpis.ts';
@@ -17,4 +17,8 @@ export interface ApiContext {
   engineRunning(): boolean;
   /** supply-chain KPIs (cached), with Odoo on-hand stock where the app has Odoo connections */
   kpis?: () => Promise<Kpis>;
+  /** the engine's settlement hook (HL7 v2 application ACKs), for operator actions that settle a message */
+  onSettled?: SettlementHook | undefined;
+  /** the lane of what onSettled enqueues for a message no route takes */
+  unroutedLane?: string | undefined;
 }

@@ -11,6 +11,7 @@ import { inTransaction } from '../store/database.ts';
 import type { AuditCheckpoint } from '../governance/audit.ts';
 import { printTable, withDatabase } from './database.ts';
 import { crosswalkCommands } from './crosswalks.ts';
+import { hl7ApplicationAcks } from '../connectors/hl7v2/index.ts';
 import { closeCostPeriods, costPeriods } from '../flows/finance/index.ts';
 
 const integer = (value: string): number => {
@@ -166,8 +167,10 @@ exceptions
   .requiredOption('--note <text>', 'why: kept in the audit trail')
   .action(async (id: string, options: { action: string; note: string }) => {
     if (!(RESOLUTION_ACTIONS as readonly string[]).includes(options.action)) throw new InvalidArgumentError(`--action must be one of ${RESOLUTION_ACTIONS.join(', ')}`);
-    await withDatabase(configPath(), async (database) => {
-      await resolveException(database.pool, integer(id), { action: options.action as ResolutionAction, note: options.note, actor: cliActor() });
+    await withDatabase(configPath(), async (database, loaded) => {
+      // A dismiss or cancel that settles an HL7 v2 message tells its sender, as the API's does (docs/ehr.md).
+      const onSettled = hl7ApplicationAcks({ returnAddresses: loaded.config.hl7v2.returnAddresses });
+      await resolveException(database.pool, integer(id), { action: options.action as ResolutionAction, note: options.note, actor: cliActor() }, { onSettled });
       console.log(`exception ${id} resolved: ${options.action}`);
     });
   });

@@ -6,6 +6,7 @@ import { insertInbound, notifyLanes } from '../store/messages.ts';
 import { recordStage, settleMessage } from '../store/queue.ts';
 import { appendAudit } from '../governance/audit.ts';
 import { findRoute } from './router.ts';
+import type { SettlementHook } from './handlers.ts';
 
 export interface EditReplayRequest {
   messageId: number;
@@ -24,6 +25,17 @@ export interface EditReplayOutcome {
   resolvedExceptions: number[];
 }
 
+export interface EditReplayOptions {
+  /**
+   * The engine's settlement hook: told the original is superseded when its exceptions are closed (no HL7 v2
+   * application ACK of its own from then on: the copy's answers the same MSH-10), and told a copy no route
+   * takes is unrouted (an application reject, as at the front door).
+   */
+  onSettled?: SettlementHook;
+  /** the lane given to what onSettled enqueues for a copy no route takes */
+  unroutedLane?: string;
+}
+
 /** The original still has work queued or running: editing now would race it. */
 export class EditReplayConflictError extends Error {}
 
@@ -35,7 +47,7 @@ export class EditReplayConflictError extends Error {}
  * exceptions are closed as superseded and its parked steps cancelled, all in one transaction with the audit
  * entry. Sending the same correction twice returns the first copy (deduplicated on the edited content).
  */
-export async function editAndReplay(pool: pg.Pool, routes: RouteConfig[], request: EditReplayRequest): Promise<EditReplayOutcome | undefined> {
+export async function editAndReplay(pool: pg.Pool, routes: RouteConfig[], request: EditReplayRequest, options: EditReplayOptions = {}): Promise<EditReplayOutcome | undefined> {
   if (!request.reason.trim()) throw new Error('an edit-and-replay needs a reason');
   const contentHash = createHash('sha256').update(request.payload).digest('hex');
   let lane: string | undefined;
@@ -52,6 +64,7 @@ export async function editAndReplay(pool: pg.Pool, routes: RouteConfig[], reques
 
     const route = findRoute(routes, original.source, original.message_type);
     lane = route?.lane;
+    const contentType = request.contentType ?? original.content_type;
     const [stored] = await insertInbound(tx, [
       {
         source: original.source,
@@ -62,7 +75,7 @@ export async function editAndReplay(pool: pg.Pool, routes: RouteConfig[], reques
         correlationId: original.correlation_id,
         status: 'received',
         statusReason: route ? null : 'no route matches this source and type',
-        contentType: request.contentType ?? original.content_type,
+        contentType,
         payload: request.payload,
         payloadSize: request.payload.length,
         payloadTruncated: false,
@@ -82,7 +95,12 @@ export async function editAndReplay(pool: pg.Pool, routes: RouteConfig[], reques
     );
     const parked = closed.map((c) => c.delivery_id).filter((id): id is number => id !== null);
     if (parked.length > 0) await tx.query(`update carelane.deliveries set status = 'cancelled', completed_at = now() where id = any($1::bigint[]) and status = 'exception'`, [parked]);
-    await settleMessage(tx, original.id);
+    const settled = await settleMessage(tx, original.id);
+    if (options.onSettled) {
+      const ackLane = route?.lane ?? options.unroutedLane ?? 'standard';
+      if (settled) await options.onSettled(tx, { messageId: original.id, ...settled, status: 'superseded', lane: ackLane, correlationId: original.correlation_id });
+      if (!route) await options.onSettled(tx, { messageId: copy.messageId, messageType: original.message_type, contentType, status: 'unrouted', lane: ackLane, correlationId: copy.correlationId });
+    }
     await appendAudit(tx, {
       actor: request.actor,
       action: 'message.edit_replay',

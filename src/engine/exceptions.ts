@@ -4,6 +4,7 @@ import { enqueueDeliveries, settleMessage } from '../store/queue.ts';
 import { appendAudit } from '../governance/audit.ts';
 import { findPurchaseOrderByName } from '../store/demands.ts';
 import type { OwnershipRules } from '../governance/ownership.ts';
+import type { SettlementHook } from './handlers.ts';
 
 export const RESOLUTION_ACTIONS = ['replay', 'dismiss', 'cancel', 'remap_and_replay', 'accept_variance', 'cancel_po_line', 'adjust_stock'] as const;
 export type ResolutionAction = (typeof RESOLUTION_ACTIONS)[number];
@@ -30,6 +31,12 @@ export interface ResolveOptions {
   ownership?: OwnershipRules;
   /** lane of playbook deliveries; default standard */
   lane?: string;
+  /**
+   * The engine's settlement hook, run when closing the exception settles its message (dismiss, cancel, a
+   * playbook), in the same transaction: the HL7 v2 application ACK tells the sender the outcome the operator
+   * decided, if it was not told already.
+   */
+  onSettled?: SettlementHook;
 }
 
 export class ExceptionNotOpenError extends Error {}
@@ -45,10 +52,12 @@ export class ResolutionRefusedError extends Error {}
 export async function resolveException(pool: pg.Pool, id: number, resolution: Resolution, options: ResolveOptions = {}): Promise<{ deliveryId: number | null; messageId: number | null }> {
   if (!resolution.note.trim()) throw new Error('resolving an exception needs a note saying why');
   return inTransaction(pool, async (tx) => {
-    const { rows } = await tx.query<{ delivery_id: number | null; message_id: number | null; type: string; correlation_id: string | null; detail: Record<string, unknown> | null; endpoint: string | null }>(
+    const { rows } = await tx.query<{ delivery_id: number | null; message_id: number | null; type: string; correlation_id: string | null; detail: Record<string, unknown> | null; endpoint: string | null; lane: string | null }>(
       `update carelane.exceptions e set status = 'resolved', resolved_at = now(), resolved_by = $2, resolution_action = $3, resolution_note = $4
        where e.id = $1 and e.status = 'open'
-       returning e.delivery_id, e.message_id, e.type, e.correlation_id, e.detail, (select d.endpoint from carelane.deliveries d where d.id = e.delivery_id) as endpoint`,
+       returning e.delivery_id, e.message_id, e.type, e.correlation_id, e.detail,
+                 (select d.endpoint from carelane.deliveries d where d.id = e.delivery_id) as endpoint,
+                 (select d.lane from carelane.deliveries d where d.id = e.delivery_id) as lane`,
       [id, resolution.actor, resolution.action, resolution.note],
     );
     const exception = rows[0];
@@ -97,7 +106,18 @@ export async function resolveException(pool: pg.Pool, id: number, resolution: Re
         'ok',
         JSON.stringify({ note: resolution.note }),
       ]);
-      if (resolution.action !== 'replay' && resolution.action !== 'remap_and_replay') await settleMessage(tx, exception.message_id);
+      if (resolution.action !== 'replay' && resolution.action !== 'remap_and_replay') {
+        const settled = await settleMessage(tx, exception.message_id);
+        if (settled && options.onSettled) {
+          const { rows: message } = await tx.query<{ correlation_id: string }>('select correlation_id from carelane.messages where id = $1', [exception.message_id]);
+          await options.onSettled(tx, {
+            messageId: exception.message_id,
+            ...settled,
+            lane: exception.lane ?? options.lane ?? 'standard',
+            correlationId: exception.correlation_id ?? message[0]!.correlation_id,
+          });
+        }
+      }
     }
     await appendAudit(tx, {
       actor: resolution.actor,

@@ -37,21 +37,27 @@ export interface DeliveryHandler {
   lookup?(delivery: ClaimedDelivery, context: HandlerContext): Promise<'applied' | 'not_applied'>;
 }
 
-/** A message whose deliveries have all finished: processed (all done) or failed (one became an exception). */
+/**
+ * A message Carelane is done with: processed (all deliveries done), failed (one became an exception, or an
+ * operator dismissed or cancelled it), unrouted (stored, but no route takes it: nothing will process it) or
+ * superseded (an operator replaced it with an edited copy, which is processed in its place).
+ */
 export interface SettledMessage {
   messageId: number;
   messageType: string;
   contentType: string;
-  status: 'processed' | 'failed';
-  /** lane and correlation id of the delivery whose end settled it */
+  status: 'processed' | 'failed' | 'unrouted' | 'superseded';
+  /** lane and correlation id of the delivery whose end settled it (for an unrouted message: a configured default lane) */
   lane: string;
   correlationId: string;
 }
 
 /**
  * Runs in the transaction that settles a message, so what it enqueues or records commits with the settlement
- * or not at all (e.g. the HL7 v2 application acknowledgment). May run again for a message settled again
- * (a replay, a later delivery of a failed message): it must be idempotent.
+ * or not at all (e.g. the HL7 v2 application acknowledgment). Called by the engine when a delivery ends, by
+ * ingest for a message no route takes, and when an operator resolves an exception or edits and replays a
+ * message. May run again for a message settled again (a replay, a later delivery of a failed message, an
+ * operator closing its exception): it must be idempotent.
  */
 export type SettlementHook = (tx: pg.PoolClient, settled: SettledMessage) => Promise<void>;
 

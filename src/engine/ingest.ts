@@ -3,11 +3,23 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { RouteConfig } from '../config/index.ts';
 import { insertInbound, notifyLanes, recordAcknowledgments, type InsertOutcome, type StoredInbound } from '../store/messages.ts';
+import { inTransaction } from '../store/database.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { metricMessageType } from '../observability/metrics.ts';
 import { findRoute } from './router.ts';
+import type { SettlementHook } from './handlers.ts';
 
 export type { InboundMessage };
+
+export interface IngestOptions {
+  /**
+   * Called for a message no route takes, in the transaction that stores it (status 'unrouted'): nothing will
+   * process it, so this is when it settles (the HL7 v2 application reject is enqueued here).
+   */
+  onSettled?: SettlementHook;
+  /** the lane given to what onSettled enqueues for an unrouted message (it has no lane of its own) */
+  unroutedLane?: string;
+}
 
 export type IngestResult = InsertOutcome;
 
@@ -40,10 +52,15 @@ export class Ingest implements InboundSink {
 
   private localWake: ((lane: string) => void) | undefined;
 
-  constructor(pool: pg.Pool, routes: RouteConfig[], metrics?: Metrics) {
+  private readonly onSettled: SettlementHook | undefined;
+  private readonly unroutedLane: string;
+
+  constructor(pool: pg.Pool, routes: RouteConfig[], metrics?: Metrics, options: IngestOptions = {}) {
     this.pool = pool;
     this.routes = routes;
     this.metrics = metrics;
+    this.onSettled = options.onSettled;
+    this.unroutedLane = options.unroutedLane ?? 'standard';
   }
 
   async accept(message: InboundMessage): Promise<IngestResult> {
@@ -51,7 +68,7 @@ export class Ingest implements InboundSink {
     const externalId = message.externalId?.trim() || null;
     const rejected = message.rejectedReason !== undefined;
     const route = rejected ? undefined : findRoute(this.routes, message.source, message.messageType);
-    const result = await this.store({
+    const stored: StoredInbound = {
       source: message.source,
       messageType: message.messageType,
       externalId,
@@ -67,7 +84,8 @@ export class Ingest implements InboundSink {
       payloadTruncated: message.truncated ?? false,
       ackPayload: message.ackPayload ?? null,
       route: route ? { ...route, orderingKey: message.orderingKey === undefined ? message.source : message.orderingKey } : null,
-    });
+    };
+    const result = route || rejected || !this.onSettled ? await this.store(stored) : await this.storeUnrouted(stored, this.onSettled);
     if (route && !result.duplicate) this.wake(route.lane);
     const outcome = result.duplicate ? 'duplicate' : rejected ? 'rejected' : 'accepted';
     this.metrics?.messagesReceived.inc({ source: message.source, type: metricMessageType(message.messageType), outcome });
@@ -83,6 +101,22 @@ export class Ingest implements InboundSink {
     return new Promise((resolve, reject) => {
       this.waiting.push({ message, resolve, reject });
       this.writeNext();
+    });
+  }
+
+  /**
+   * A message no route takes is stored on its own, in one transaction with what settling it enqueues (an HL7 v2
+   * application reject): both are committed before the sender is acknowledged, or neither is. Such messages are
+   * rare (a sender or type nobody configured), so they leave group commit.
+   */
+  private async storeUnrouted(message: StoredInbound, onSettled: SettlementHook): Promise<InsertOutcome> {
+    const lane = this.unroutedLane;
+    return inTransaction(this.pool, async (tx) => {
+      const [outcome] = await insertInbound(tx, [message]);
+      if (!outcome!.duplicate) {
+        await onSettled(tx, { messageId: outcome!.messageId, messageType: message.messageType, contentType: message.contentType, status: 'unrouted', lane, correlationId: outcome!.correlationId });
+      }
+      return outcome!;
     });
   }
 

@@ -357,6 +357,8 @@ const SETTLE_LOCK_NAMESPACE = 0x5e771e;
 /**
  * Sets a message processed once none of its deliveries is unfinished and none failed (failed if one did).
  * Returns the message's type and new status when it settled, for the processed/failed metrics.
+ * A message no route took (still 'received', no route step) is never settled: the only work attached to it is
+ * its HL7 v2 application reject, whose delivery must not make it look processed.
  */
 export async function settleMessage(db: Queryable, messageId: number): Promise<{ messageType: string; contentType: string; status: 'processed' | 'failed' } | undefined> {
   // Two deliveries of one message ending at the same moment, each in its own transaction, would each see the
@@ -370,6 +372,7 @@ export async function settleMessage(db: Queryable, messageId: number): Promise<{
          updated_at = now()
      where m.id = $1 and m.status in ('received', 'processing', 'failed')
        and not exists (select 1 from carelane.deliveries d where d.message_id = m.id and d.status in ('pending', 'running'))
+       and (m.status <> 'received' or exists (select 1 from carelane.deliveries r where r.message_id = m.id and r.action = 'route'))
      returning m.message_type as "messageType", m.content_type as "contentType", m.status`,
     [messageId],
   );

@@ -53,7 +53,7 @@ export function exceptionRoutes(app: FastifyInstance, context: ApiContext): void
       try {
         const { masterData } = context.config;
         const ownership = new OwnershipRules({ domains: masterData.owners, fields: masterData.fieldOwners });
-        const result = await resolveException(context.pool, request.params.id, { action: request.body.action, note: request.body.note, actor: actorOf(request) }, { ownership });
+        const result = await resolveException(context.pool, request.params.id, { action: request.body.action, note: request.body.note, actor: actorOf(request) }, { ownership, onSettled: context.onSettled });
         return { id: request.params.id, action: request.body.action, ...result };
       } catch (error) {
         if (error instanceof ExceptionNotOpenError) return reply.code(409).send({ error: 'not_open', message: error.message });

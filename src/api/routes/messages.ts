@@ -93,7 +93,7 @@ export function messageRoutes(app: FastifyInstance, context: ApiContext): void {
           contentType: request.body.contentType,
           actor: actorOf(request),
           reason: request.body.reason,
-        });
+        }, { onSettled: context.onSettled, unroutedLane: context.unroutedLane });
         if (!outcome) return reply.code(404).send({ error: 'not_found', message: `message ${request.params.id} does not exist` });
         return reply.code(201).send(outcome);
       } catch (error) {

@@ -20,7 +20,13 @@ import { controlIdFor } from './order-status.ts';
  * - failed on a business or permanent exception (content: an unmapped code, a missing field, a duplicate) → AE,
  *   one ERR per open exception with its table 0357 code, location and reason;
  * - failed on an unsupported message type (`hl7_not_demand`), or because retries ran out on a peer
- *   (transient/ambiguous: "unable to process for reasons unrelated to format or content") → AR.
+ *   (transient/ambiguous: "unable to process for reasons unrelated to format or content") → AR;
+ * - no route takes it (stored and committed with CA, but nothing will process it) → AR with ERR 200 at MSH-9,
+ *   enqueued in the transaction that stores it;
+ * - an operator dismissed or cancelled its exception → the failure it came to (AE with the exception's reason,
+ *   or AR), as that exception was the outcome: never AA because a cancelled step left nothing failed;
+ * - superseded by an edited copy → nothing more for this message: the copy is processed in its place and its
+ *   own application ACK answers the same MSH-10.
  * MSH-16 (table 0155) chooses which of these are sent: AL all, ER only AE/AR, SU only AA, NE none. What is not
  * sent, and why, is written on the message's timeline. Only MSH, MSA and ERR: nothing of the message's PID or
  * other content is copied.
@@ -58,6 +64,13 @@ export function hl7ApplicationAcks(options: ApplicationAckOptions): SettlementHo
     const header = await storedHeader(tx, settled.messageId);
     const asked = header?.applicationAckType.toUpperCase() ?? '';
     if (!header || !asked || asked === 'NE') return;
+    if (settled.status === 'superseded') {
+      await recordOnce(tx, settled.messageId, 'hl7v2 application ACK: superseded by an edited copy', {
+        reason: "no further application ACK for this message: the edited copy is processed in its place and the copy's own application ACK answers this MSH-10",
+        ackFor: header.controlId,
+      });
+      return;
+    }
     const verdict = await verdictOf(tx, settled);
     const sender = `${header.sendingApplication}^${header.sendingFacility}`;
     if (!acknowledgmentWanted(asked, verdict.code === 'AA')) {
@@ -107,30 +120,54 @@ interface Verdict {
   errors: AckError[];
 }
 
-interface OpenException {
+interface OutcomeException {
   id: number;
   type: string;
   classification: 'transient' | 'ambiguous' | 'permanent' | 'business';
   reason: string;
   attempts: number;
   detail: { code?: string; where?: ErrorLocation | null } | null;
+  /** closed by an operator (dismiss or cancel) rather than still waiting for one */
+  closed: boolean;
 }
 
-/** What the processing came to, read from the message's open exceptions (an application ACK's own aside). */
+/**
+ * HL7 v2.5 chapter 2, 2.9.2 (message processing rules, which the enhanced-mode application acknowledgment
+ * follows): the receiving application answers with an application reject when the value of MSH-9 (message type)
+ * is not acceptable to it; table 0008 AR, table 0357 code 200 "Unsupported message type". A message no route
+ * takes is such a message for Carelane. Fixed wording: MSH-9 is the sender's own, nothing else is echoed.
+ */
+function unroutedVerdict(messageType: string): Verdict {
+  return { code: 'AR', errors: [{ hl7ErrorCode: 200, text: `message type ${messageType} is not processed by this receiver (no route takes it)`, where: { segment: 'MSH', field: 'MSH.9' } }] };
+}
+
+/**
+ * What the processing came to, read from the message's exceptions (an application ACK's own aside): the open
+ * ones, and those an operator dismissed or cancelled, which stay the outcome until the message is processed
+ * again (their step put back in the queue by a replay, or the whole message run again after them).
+ */
 async function verdictOf(tx: pg.PoolClient, settled: SettledMessage): Promise<Verdict> {
-  if (settled.status === 'processed') return { code: 'AA', errors: [] };
-  const { rows } = await tx.query<OpenException>(
-    `select e.id, e.type, e.classification, e.reason, e.attempts, e.detail
+  if (settled.status === 'unrouted') return unroutedVerdict(settled.messageType);
+  const ackKeys = `${ACK_KEY_PREFIX}%`;
+  if (settled.status === 'processed') {
+    // A cancelled step is the only way an operator's decision leaves a message "processed": look no further without one.
+    const { rowCount } = await tx.query(`select 1 from carelane.deliveries where message_id = $1 and status = 'cancelled' and idempotency_key not like $2 limit 1`, [settled.messageId, ackKeys]);
+    if (!rowCount) return { code: 'AA', errors: [] };
+  }
+  const { rows } = await tx.query<OutcomeException>(
+    `select e.id, e.type, e.classification, e.reason, e.attempts, e.detail, e.status = 'resolved' as closed
      from carelane.exceptions e left join carelane.deliveries d on d.id = e.delivery_id
-     where e.message_id = $1 and e.status = 'open' and (d.idempotency_key is null or d.idempotency_key not like $2)
+     where e.message_id = $1 and (d.idempotency_key is null or d.idempotency_key not like $2)
+       and (e.status = 'open'
+            or (e.resolution_action in ('dismiss', 'cancel')
+                and (d.id is null or d.status in ('exception', 'cancelled'))
+                and e.created_at >= coalesce((select max(r.created_at) from carelane.deliveries r where r.message_id = $1 and r.action = 'route'), '-infinity')))
      order by e.id`,
-    [settled.messageId, `${ACK_KEY_PREFIX}%`],
+    [settled.messageId, ackKeys],
   );
+  if (settled.status === 'processed' && rows.length === 0) return { code: 'AA', errors: [] };
   if (rows.length === 0) {
-    const { rowCount } = await tx.query(`select 1 from carelane.deliveries where message_id = $1 and status = 'exception' and idempotency_key not like $2 limit 1`, [
-      settled.messageId,
-      `${ACK_KEY_PREFIX}%`,
-    ]);
+    const { rowCount } = await tx.query(`select 1 from carelane.deliveries where message_id = $1 and status = 'exception' and idempotency_key not like $2 limit 1`, [settled.messageId, ackKeys]);
     // Failed only because an earlier application ACK could not be delivered: the processing itself succeeded.
     if (!rowCount) return { code: 'AA', errors: [] };
   }
@@ -139,7 +176,7 @@ async function verdictOf(tx: pg.PoolClient, settled: SettledMessage): Promise<Ve
     // No content fault: a peer failed until retries ran out (or the exception was closed meanwhile).
     const first = rows[0];
     const text = first
-      ? `processing could not be completed: a system Carelane depends on failed after ${first.attempts} attempt(s); held for an operator (exception ${first.id})`
+      ? `processing could not be completed: a system Carelane depends on failed after ${first.attempts} attempt(s); ${first.closed ? 'closed by an operator without processing' : 'held for an operator'} (exception ${first.id})`
       : 'processing could not be completed';
     return { code: 'AR', errors: [{ hl7ErrorCode: 207, text }] };
   }
@@ -158,7 +195,7 @@ const ERROR_CODE_BY_CARELANE_CODE: Record<string, Hl7ErrorCode> = {
   duplicate_demand: 205,
 };
 
-function errorOf(row: OpenException): AckError {
+function errorOf(row: OutcomeException): AckError {
   const code = row.detail?.code ?? '';
   const hl7ErrorCode = ERROR_CODE_BY_CARELANE_CODE[code] ?? (/^hl7_no_/.test(code) ? 101 : 207);
   const text = row.reason.length > MAX_ERROR_TEXT ? `${row.reason.slice(0, MAX_ERROR_TEXT - 3)}...` : row.reason;
