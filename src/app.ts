@@ -30,7 +30,7 @@ import { recordStage } from './store/queue.ts';
 import { startEmbeddedPostgres, takeOverShutdownSignals, type EmbeddedServer } from './store/embedded.ts';
 import { migrate } from './store/migrate.ts';
 import { payloadValidators } from './connectors/validators.ts';
-import { fhirHandlers, fhirServers, startFhirPolling, TASK_IDENTIFIER_SYSTEM } from './connectors/fhir/index.ts';
+import { fhirHandlers, fhirServers, pollCursorLags, startFhirPolling, TASK_IDENTIFIER_SYSTEM } from './connectors/fhir/index.ts';
 import { hl7ApplicationAcks, hl7SendHandler, type Hl7DestinationSettings } from './connectors/hl7v2/index.ts';
 import { readFileSync } from 'node:fs';
 import { cachedKpis, computeKpis, raiseMilestoneAlerts, registerKpiGauges } from './observability/kpis.ts';
@@ -106,6 +106,7 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
       queueDepth: () => queueDepth(database.pool),
       openExceptions: () => openExceptionCounts(database.pool),
       circuits: () => circuitStates(database.pool),
+      fhirPollCursorLags: () => pollCursorLags(database.pool, config.fhir.servers),
     });
     // Enhanced-mode application acknowledgments (MSH-16), enqueued as hl7v2.send when a message settles: in the
     // engine, at the front door for a message no route takes, and when an operator closes a message's exception.
@@ -298,7 +299,7 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
     }
     if (Object.values(fhirServerSettings).some((server) => server.poll)) {
       // EHRs without subscriptions: their changes are searched by _lastUpdated on a schedule (docs/ehr.md "Polling").
-      const polling = startFhirPolling({ servers: fhirServerSettings, clientFor: fhirClientFor, pool: database.pool, sink: ingest, log, node: engine.nodeId, backlogFull: (source, type) => laneBacklogFull(config, database.pool, source, type) });
+      const polling = startFhirPolling({ servers: fhirServerSettings, clientFor: fhirClientFor, pool: database.pool, sink: ingest, log, node: engine.nodeId, metrics, backlogFull: (source, type) => laneBacklogFull(config, database.pool, source, type) });
       stops.unshift(() => polling.stop());
     }
     log.info({ http: httpUrl, mllpPort, x12: x12Url, fhir: fhirUrl, origin: loaded.origin, node: engine.nodeId }, 'Carelane started');

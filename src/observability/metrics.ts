@@ -12,6 +12,8 @@ export interface GaugeSource {
   queueDepth(): Promise<Array<{ lane: string; status: string; count: number; oldestAgeSeconds: number }>>;
   openExceptions(): Promise<Array<{ type: string; count: number }>>;
   circuits(): Promise<Array<{ endpoint: string; state: string }>>;
+  /** FHIR poll cursors (fhir.servers.<name>.poll): how far each (server, resource type) cursor is behind now */
+  fhirPollCursorLags?(): Promise<Array<{ server: string; resourceType: string; lagSeconds: number }>>;
 }
 
 export class Metrics {
@@ -60,6 +62,26 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  // FHIR polling: labelled by the fhir.servers name and the configured resource type, both from configuration.
+  readonly fhirPolls = new Counter({
+    name: 'carelane_fhir_polls_total',
+    help: 'FHIR polls of one resource type on one server, by outcome (ok, error)',
+    labelNames: ['server', 'resource_type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly fhirPollResourcesReceived = new Counter({
+    name: 'carelane_fhir_poll_resources_received_total',
+    help: 'Resources the FHIR poll searches returned as matches (new or read again), by server and resource type',
+    labelNames: ['server', 'resource_type'] as const,
+    registers: [this.registry],
+  });
+  readonly fhirPollDuration = new Histogram({
+    name: 'carelane_fhir_poll_duration_seconds',
+    help: 'Duration of one FHIR poll of one resource type (every page), by server and resource type',
+    labelNames: ['server', 'resource_type'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
 
   constructor(source: GaugeSource, options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'carelane_process_' });
@@ -104,6 +126,16 @@ export class Metrics {
         this.reset();
         const value: Record<string, number> = { closed: 0, half_open: 1, open: 2 };
         for (const row of await source.circuits()) this.set({ endpoint: row.endpoint }, value[row.state] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'carelane_fhir_poll_cursor_lag_seconds',
+      help: 'Now minus the saved FHIR poll cursor (meta.lastUpdated), by server and resource type; no sample before a cursor is saved',
+      labelNames: ['server', 'resource_type'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const row of (await source.fhirPollCursorLags?.()) ?? []) this.set({ server: row.server, resource_type: row.resourceType }, row.lagSeconds);
       },
     });
   }

@@ -17,7 +17,7 @@ export {
   mapFhirReference, REFERENCE_RESOURCE_TYPES,
   type ReferenceRecord, type LocationRecord, type OrganizationRecord, type DeviceRecord, type ReferenceLocationKind, type ReferenceMappingContext,
 } from './map-reference.ts';
-export { startFhirPolling, type FhirPolling, type FhirPollingOptions } from './polling.ts';
+export { startFhirPolling, pollCursorLags, type FhirPolling, type FhirPollingOptions } from './polling.ts';
 export { startFhirPoller, pollResourceType, pollServer, type FhirPoller, type FhirPollerOptions, type PollRun, type PollStop } from './poller.ts';
 export { FhirPollSchema, pollSettingsProblems, type FhirPollSettings } from './poll-settings.ts';
 export { readCursors } from './poll-store.ts';

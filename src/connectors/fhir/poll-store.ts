@@ -65,3 +65,12 @@ export async function readCursors(pool: pg.Pool, source: string): Promise<Array<
   );
   return rows.map((r) => ({ resourceType: r.resource_type, lastUpdated: r.last_updated, seen: r.seen, lastRunAt: r.last_run_at }));
 }
+
+/** The saved cursor of each resource type of these sources (rows whose cursor has not moved yet are left out). */
+export async function savedCursors(pool: pg.Pool, sources: readonly string[]): Promise<Array<{ source: string; resourceType: string; lastUpdated: string }>> {
+  const { rows } = await pool.query<{ source: string; resource_type: string; last_updated: string }>(
+    'select source, resource_type, last_updated from carelane.fhir_poll_cursors where source = any($1) and last_updated is not null',
+    [sources],
+  );
+  return rows.map((r) => ({ source: r.source, resourceType: r.resource_type, lastUpdated: r.last_updated }));
+}

@@ -5,6 +5,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { classify, type CarelaneError } from '../../contracts/errors.ts';
 import type { InboundMessage, InboundSink } from '../../contracts/inbound.ts';
 import { newCorrelationId } from '../../observability/correlation.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import type { FhirClient, SearchPage } from './client.ts';
 import { readResourceValue, resourceVersionKey } from './inbound-resource.ts';
 import { instantNanos, PollWindow, type PolledVersion } from './poll-cursor.ts';
@@ -41,6 +42,8 @@ export interface FhirPollerOptions {
   leaseSeconds?: number;
   /** our clock, used only when the server's answer has no Date header */
   now?: () => Date;
+  /** poll counts and durations, labelled by `server` and resource type (docs/operations.md "Metrics") */
+  metrics?: Pick<Metrics, 'fhirPolls' | 'fhirPollResourcesReceived' | 'fhirPollDuration'>;
 }
 
 export type PollStop = 'backpressure' | 'lease_busy' | 'lease_lost';
@@ -65,6 +68,26 @@ export interface PollRun {
 
 /** Polls one resource type once: all pages, or until backpressure. Throws what the search or the store threw. */
 export async function pollResourceType(options: FhirPollerOptions, resourceType: string, signal?: AbortSignal): Promise<PollRun> {
+  const started = performance.now();
+  const labels = { server: options.server, resource_type: resourceType };
+  const observe = (outcome: 'ok' | 'error') => {
+    options.metrics?.fhirPolls.inc({ ...labels, outcome });
+    options.metrics?.fhirPollDuration.observe(labels, (performance.now() - started) / 1000);
+  };
+  let run: PollRun;
+  try {
+    run = await pollOnce(options, resourceType, signal);
+  } catch (error) {
+    // Stopping Carelane aborts the search: that is no failure of the server's.
+    if (!signal?.aborted) observe('error');
+    throw error;
+  }
+  // A cursor leased by another process was not searched here: that process counts its poll.
+  if (run.stopped !== 'lease_busy') observe('ok');
+  return run;
+}
+
+async function pollOnce(options: FhirPollerOptions, resourceType: string, signal?: AbortSignal): Promise<PollRun> {
   const { settings, pool, source } = options;
   const lease: PollLease = { source, resourceType, holder: options.holder ?? holderId(), seconds: options.leaseSeconds ?? 120 };
   const messageType = `FHIR_${resourceType}`;
@@ -205,10 +228,12 @@ function selfLinkSays(bundle: Bundle, name: string, value: string): boolean {
 /** Stores the page's new versions (all at once: the store writes them in one commit) and records them. */
 async function storePage(options: FhirPollerOptions, window: PollWindow, page: SearchPage, resourceType: string, run: PollRun): Promise<void> {
   const fresh: Array<{ resource: Resource; version: PolledVersion | undefined }> = [];
+  let matches = 0;
   for (const entry of page.bundle.entry ?? []) {
     // search.html "Matches, Inclusions, and Outcomes": _include targets and OperationOutcomes are not matches.
     const mode = entry.search?.mode;
     if (!entry.resource || (mode !== undefined && mode !== 'match')) continue;
+    matches++;
     const resource = entry.resource;
     const lastUpdated = resource.meta?.lastUpdated;
     const key = resourceVersionKey(resource, { lastUpdatedFallback: true });
@@ -224,6 +249,8 @@ async function storePage(options: FhirPollerOptions, window: PollWindow, page: S
     const version = key !== undefined && lastUpdated !== undefined && instantNanos(lastUpdated) !== undefined ? { key, lastUpdated } : undefined;
     fresh.push({ resource, version });
   }
+  // Counted as the page arrives, so a poll that fails on a later page still counts what it received.
+  options.metrics?.fhirPollResourcesReceived.inc({ server: options.server, resource_type: resourceType }, matches);
   const receipts = await Promise.all(fresh.map(({ resource }) => options.sink.accept(inboundMessage(options, resource, resourceType))));
   for (const receipt of receipts) {
     if (receipt.duplicate) run.alreadyStored++;

@@ -3,8 +3,10 @@ import { permanentError } from '../../contracts/errors.ts';
 import type { InboundSink } from '../../contracts/inbound.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { FhirClientFor } from './handlers.ts';
-import { startFhirPoller, type FhirPoller, type PollRun } from './poller.ts';
+import { instantNanos } from './poll-cursor.ts';
+import { startFhirPoller, type FhirPoller, type FhirPollerOptions, type PollRun } from './poller.ts';
 import { pollSettingsProblems, type FhirPollSettings } from './poll-settings.ts';
+import { savedCursors } from './poll-store.ts';
 
 /**
  * One poller per `fhir.servers` entry that has `poll` (docs/ehr.md "Polling"), sharing the server's client
@@ -22,6 +24,7 @@ export interface FhirPollingOptions {
   backlogFull?: (source: string, messageType: string) => Promise<boolean>;
   /** this process (lease holders are named after it) */
   node: string;
+  metrics?: FhirPollerOptions['metrics'];
 }
 
 export interface FhirPolling {
@@ -37,7 +40,7 @@ export function startFhirPolling(options: FhirPollingOptions): FhirPolling {
   }
   const pollers = new Map<string, FhirPoller>();
   for (const [name, settings] of configured) {
-    const source = `fhir:${settings.source ?? name}`;
+    const source = pollSource(name, settings);
     const log = options.log.child({ component: 'fhir-poller', server: name, source });
     const backlogFull = options.backlogFull;
     pollers.set(
@@ -51,6 +54,7 @@ export function startFhirPolling(options: FhirPollingOptions): FhirPolling {
         settings,
         holder: `${options.node}:fhir-poll:${name}`,
         ...(backlogFull ? { backlogFull: (messageType: string) => backlogFull(source, messageType) } : {}),
+        ...(options.metrics ? { metrics: options.metrics } : {}),
         onRun: (runs) => report(log, runs),
       }),
     );
@@ -62,6 +66,28 @@ export function startFhirPolling(options: FhirPollingOptions): FhirPolling {
       await Promise.all([...pollers.values()].map((poller) => poller.stop()));
     },
   };
+}
+
+/** The messages' source of a polled server: `fhir:<poll.source>`, else `fhir:<server name>`. */
+function pollSource(name: string, settings: FhirPollSettings): string {
+  return `fhir:${settings.source ?? name}`;
+}
+
+/**
+ * How far each configured (server, resource type) cursor is behind `now`, in seconds, read from the store so
+ * every process reports the same, and a stalled poller's lag keeps growing. On a quiet server the cursor stays
+ * at the last change, so the lag grows there too; read it beside carelane_fhir_polls_total.
+ */
+export async function pollCursorLags(pool: pg.Pool, servers: FhirPollingOptions['servers'], now = Date.now()): Promise<Array<{ server: string; resourceType: string; lagSeconds: number }>> {
+  const polled = Object.entries(servers).flatMap(([name, server]) => (server.poll ? [{ name, source: pollSource(name, server.poll), types: server.poll.resourceTypes }] : []));
+  if (polled.length === 0) return [];
+  const cursors = await savedCursors(pool, polled.map((p) => p.source));
+  return polled.flatMap(({ name, source, types }) =>
+    cursors.flatMap((cursor) => {
+      const nanos = cursor.source === source && types.includes(cursor.resourceType) ? instantNanos(cursor.lastUpdated) : undefined;
+      return nanos === undefined ? [] : [{ server: name, resourceType: cursor.resourceType, lagSeconds: Number(BigInt(now) * 1_000_000n - nanos) / 1e9 }];
+    }),
+  );
 }
 
 /** Counts, codes and cursors only: resources may carry PHI, so neither they nor the server's diagnostics are logged. */
