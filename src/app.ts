@@ -253,6 +253,10 @@ export async function startCarelane(loaded: LoadedConfig, options: StartOptions 
         maxBodyBytes: config.x12.http.maxBodyBytes,
         tls: config.x12.http.tls ? readTlsFiles('x12.http.tls', config.x12.http.tls) : undefined,
         profiles: config.x12.partners,
+        // production refuses a certificate posting to a partner that declares none (config load already demands
+        // one of http partners); demo keeps taking any certificate from the CA, with a warning (docs/x12.md)
+        unboundPartners: config.profile === 'production' ? 'refuse' : 'accept',
+        log,
         sink: ingest,
         ...x12Receive,
       });

@@ -10,7 +10,8 @@ export { generate850, type OutboundPurchaseOrder, type OutboundPurchaseOrderLine
 export { buildFunctionalAck, writeFunctionalAcks, functionalAckKindFor, buildTa1, writeTa1Interchange, type FunctionalAckKind, type FunctionalAckResult, type Ta1Result } from './acknowledgments.ts';
 export { writeInterchange, writeSegment, transactionSet, defaultDelimiters, type EnvelopeOptions, type PartyId } from './writer.ts';
 export { nextControlNumber, nextEnvelopeNumbers, lastControlNumber, type ControlNumberKind } from './control-numbers.ts';
-export { X12PartnerProfileSchema, SftpSettingsSchema, FolderSettingsSchema, parsePartnerProfiles, missingTransportSettings, findPartnerForInterchange, type X12PartnerProfile, type SftpSettings, type FolderSettings } from './partner-profile.ts';
+export { X12PartnerProfileSchema, SftpSettingsSchema, FolderSettingsSchema, parsePartnerProfiles, missingTransportSettings, findPartnerForInterchange, type X12PartnerProfile, type X12PartnerTls, type SftpSettings, type FolderSettings } from './partner-profile.ts';
+export { checkClientCertificate, type CertificateVerdict } from './client-certificates.ts';
 export { loadStoredInterchange, sameInterchange, x12ReceiveOptions } from './stored-interchange.ts';
 export { receiveX12, readFunctionalAcks, X12_CONTENT_TYPE, type ReceiveX12Options, type X12ReceiveOutcome, type StoredInterchange, type ReceivedFunctionalAck, type EnvelopeNumbers } from './receive.ts';
 export { x12RequestListener, startX12HttpListener, type X12HttpOptions, type X12HttpListener, type X12ListenerTls } from './http-listener.ts';

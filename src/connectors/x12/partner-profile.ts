@@ -51,6 +51,31 @@ export const FolderSettingsSchema = Type.Object(
 
 export type FolderSettings = Static<typeof FolderSettingsSchema>;
 
+/**
+ * The client certificate(s) a partner presents to `POST /x12/<partner>` under mutual TLS
+ * (`x12.http.tls.requestClientCert`). The CA check alone says "some partner of ours"; this says which one, so one
+ * partner's certificate cannot post as another (client-certificates.ts). Like the certificate mappings of B2B
+ * gateways, the usual binding is the certificate itself (its SHA-256 fingerprint; list two while a partner
+ * rotates); names (subject CN or a DNS subjectAltName) suit a CA that only you issue from, since any certificate
+ * of that CA carrying the name matches. Given both, a certificate must satisfy both.
+ */
+export const X12PartnerTlsSchema = Type.Object(
+  {
+    clientCertificateFingerprints: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description: 'SHA-256 fingerprints of the certificates the partner presents (64 hex digits, colons allowed): openssl x509 -noout -fingerprint -sha256 -in partner.crt',
+      }),
+    ),
+    clientCertificateNames: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { minItems: 1, description: "names one of which the certificate's subject CN or a DNS subjectAltName must be (case-insensitive)" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type X12PartnerTls = Static<typeof X12PartnerTlsSchema>;
+
 export const X12PartnerProfileSchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'Carelane name of the partner, used in URLs, sources (x12:<id>) and control-number rows' }),
@@ -73,6 +98,8 @@ export const X12PartnerProfileSchema = Type.Object(
     ),
     /** ISA15: T test, P production. A partner in test never gets (or sends) production interchanges. */
     usage: Type.Union([Type.Literal('T'), Type.Literal('P')]),
+    /** mutual TLS on the HTTP listener: the certificate(s) this partner posts with */
+    tls: Type.Optional(X12PartnerTlsSchema),
   },
   { additionalProperties: false },
 );
@@ -90,7 +117,7 @@ export function parsePartnerProfiles(input: unknown): X12PartnerProfile[] {
     }
     return item as X12PartnerProfile;
   });
-  const missing = missingTransportSettings(profiles)[0];
+  const missing = [...missingTransportSettings(profiles), ...partnerTlsProblems(profiles)][0];
   if (missing) throw permanentError(missing.message, { code: 'config_invalid', where: { field: missing.field } });
   const ids = new Set<string>();
   for (const [index, p] of profiles.entries()) {
@@ -112,6 +139,65 @@ export function missingTransportSettings(profiles: readonly X12PartnerProfile[])
     if (p.transport === 'folder' && !p.folder) missing.push({ field: `x12.partners[${index}].folder`, message: `x12.partners[${index}].folder (inbound directory) is required for transport folder` });
   }
   return missing;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** A fingerprint as written (any case, colons or not) in the form compared: 64 lowercase hex digits. */
+export function normalizeFingerprint(written: string): string {
+  return written.replaceAll(':', '').toLowerCase();
+}
+
+/**
+ * What the schema cannot say about `x12.partners[].tls`: that it binds something, and that each fingerprint is a
+ * SHA-256 one (a SHA-1 fingerprint, which openssl and many tools print by default, would never match).
+ */
+export function partnerTlsProblems(profiles: readonly X12PartnerProfile[]): Array<{ field: string; message: string }> {
+  const problems: Array<{ field: string; message: string }> = [];
+  for (const [index, p] of profiles.entries()) {
+    if (!p.tls) continue;
+    const at = `x12.partners[${index}].tls`;
+    if (!p.tls.clientCertificateFingerprints && !p.tls.clientCertificateNames) {
+      problems.push({ field: at, message: `${at}: give clientCertificateFingerprints or clientCertificateNames (an empty tls binds no certificate to ${p.id})` });
+    }
+    for (const [i, written] of (p.tls.clientCertificateFingerprints ?? []).entries()) {
+      const normalized = normalizeFingerprint(written);
+      if (SHA256_HEX.test(normalized)) continue;
+      const field = `${at}.clientCertificateFingerprints[${i}]`;
+      const sha1 = /^[0-9a-f]{40}$/.test(normalized) ? ' (this looks like a SHA-1 fingerprint)' : '';
+      problems.push({ field, message: `${field}: "${written}" is not a SHA-256 fingerprint${sha1}: 64 hex digits, colons allowed, as openssl x509 -noout -fingerprint -sha256 prints it` });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Certificate bindings against the listener they are for, checked when the configuration is loaded:
+ * - a binding without mutual TLS could never be checked (no certificate is asked for), so it is an error rather
+ *   than a false sense of safety;
+ * - in the production profile with mutual TLS, every partner with transport http (the ones that post to us) must
+ *   declare its certificate: otherwise any certificate from `x12.http.tls.ca` could post as it. Partners on
+ *   other transports need none; without one the listener refuses their path (http-listener.ts).
+ */
+export function clientCertificateBindingProblems(
+  profiles: readonly X12PartnerProfile[],
+  listener: { enabled: boolean; mutualTls: boolean; production: boolean },
+): Array<{ field: string; message: string }> {
+  if (!listener.enabled) return [];
+  const problems: Array<{ field: string; message: string }> = [];
+  for (const [index, p] of profiles.entries()) {
+    const field = `x12.partners[${index}].tls`;
+    if (p.tls && !listener.mutualTls) {
+      problems.push({ field, message: `${field}: client certificates are only checked with mutual TLS: set x12.http.tls.requestClientCert: true (with its ca), or remove ${p.id}'s tls` });
+    }
+    if (!p.tls && listener.mutualTls && listener.production && p.transport === 'http') {
+      problems.push({
+        field,
+        message: `${field}: required in the production profile with x12.http.tls.requestClientCert: declare the certificate ${p.id} posts with (clientCertificateFingerprints or clientCertificateNames); otherwise any certificate from x12.http.tls.ca could post as ${p.id}`,
+      });
+    }
+  }
+  return problems;
 }
 
 /** The profile whose interchange ids match an inbound ISA (sender = theirs, receiver = ours). */
