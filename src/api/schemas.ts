@@ -49,7 +49,7 @@ export const MessageDetail = Type.Object({
   contentType: Type.String(),
   payloadTruncated: Type.Boolean(),
   payload: Nullable(Type.String({ description: 'only with ?payload=true and the messages:read_payload permission, or ?masked=true (PHI masked)' })),
-  payloadMasking: Type.Optional(Type.String({ description: 'with ?masked=true: hl7v2 | fhir-json | json | x12 | withheld (format not recognised: not shown)' })),
+  payloadMasking: Type.Optional(Type.String({ description: 'with ?masked=true: hl7v2 | fhir-json | canonical-json | unknown-json (JSON of unknown shape: structure and structural keys only) | x12 | withheld (format not recognised: not shown)' })),
   ackPayload: Nullable(Type.String()),
   stages: Type.Array(Type.Object({ stage: Type.String(), outcome: Type.String(), detail: Type.Unknown(), at: Type.String({ format: 'date-time' }) })),
   deliveries: Type.Array(
