@@ -201,6 +201,50 @@ describe('HL7 v2 enhanced mode: application acknowledgments (MSH-16)', () => {
     expect((await stages('SIU-AL-1')).map((s) => s.stage)).toContain('hl7v2 application ACK AA queued for sched-acks');
   });
 
+  it('adds to the AA one ERR of severity W per value the v2.7 sender marked as truncated, naming positions only', async () => {
+    // MSH-2 `^~\&#`: '#' is the truncation character (v2.7 2.5.5.2); the family name and the procedure's text were cut.
+    const message = siu('SIU-TRUNC-1', 'AL|AL')
+      .replace('MSH|^~\\&|', 'MSH|^~\\&#|')
+      .replace('|P|2.5.1|', '|P|2.7|')
+      .replace('||DOE^JANE||', '||DOE#^JANE||')
+      .replace('^Arthroscopy, knee^CPT', '^Arthrosc#^CPT');
+    expect(msa(await send(message)).slice(1, 3)).toEqual(['CA', 'SIU-TRUNC-1']);
+    const received = await waitFor(() => applicationAckFor('SIU-TRUNC-1'), 20_000, 'the application ACK at the return address');
+    expect(await messageStatus('SIU-TRUNC-1')).toBe('processed');
+
+    const [header, acknowledgment, ...errs] = segmentsOf(received.text);
+    expect(header!.split('|').slice(1, 2)).toEqual(['^~\\&#']);
+    expect(acknowledgment).toBe('MSA|AA|SIU-TRUNC-1');
+    // ERR-2 segment ^ sequence ^ field ^ repetition ^ component, ERR-3 table 0357 "0", ERR-4 W (table 0516)
+    expect(errs.map((s) => s.split('|').slice(0, 5))).toEqual([
+      ['ERR', '', 'PID^1^5^1^1', '0^Message accepted^HL70357', 'W'],
+      ['ERR', '', 'AIS^1^3^1^2', '0^Message accepted^HL70357', 'W'],
+    ]);
+    expect(errs.map((s) => s.split('|')[8])).toEqual([
+      'PID.5.1: value marked as truncated by the sender (truncation character); stored as sent',
+      'AIS.3.2: value marked as truncated by the sender (truncation character); stored as sent',
+    ]);
+    // positions only: neither the values nor anything else of the message
+    expect(received.text).not.toMatch(/DOE|JANE|Arthrosc|MRN-/);
+    expect(received.answered).toBe('CA');
+    const timeline = await stages('SIU-TRUNC-1');
+    expect(timeline.find((s) => s.stage.startsWith('hl7v2 parse warning'))?.stage).toBe('hl7v2 parse warning: 2 value(s) truncated by the sender (PID.5.1, AIS.3.2)');
+    expect(timeline.find((s) => s.stage === 'hl7v2 application ACK AA queued for sched-acks')?.detail).toMatchObject({ errors: 0, warnings: 2 });
+  });
+
+  it('names at most nine truncated positions in an ACK, and counts the rest in a tenth warning', async () => {
+    const notes = Array.from({ length: 12 }, (_, i) => `NTE|${i + 1}||note cut${i}#`);
+    const message = `${siu('SIU-TRUNC-2', 'AL|AL').replace('MSH|^~\\&|', 'MSH|^~\\&#|').replace('|P|2.5.1|', '|P|2.7|')}\r${notes.join('\r')}`;
+    expect(msa(await send(message))[1]).toBe('CA');
+    const received = await waitFor(() => applicationAckFor('SIU-TRUNC-2'), 20_000, 'the application ACK at the return address');
+    const errs = segmentsOf(received.text).filter((s) => s.startsWith('ERR|')).map((s) => s.split('|'));
+    expect(msa(received.text)[1]).toBe('AA');
+    expect(errs.map((f) => f[2])).toEqual([...Array.from({ length: 9 }, (_, i) => `NTE^${i + 1}^3^1`), '']);
+    expect(errs.every((f) => f[4] === 'W')).toBe(true);
+    expect(errs[9]![8]).toBe('3 more values marked as truncated by the sender (not listed); stored as sent');
+    expect(received.text).not.toContain('note cut');
+  });
+
   it('sends AE with an ERR naming the field when MSH-16 ER and the message cannot be mapped', async () => {
     const commit = await send(unmappableOrm('ORM-ER-1', 'AL|ER'));
     expect(msa(commit)[1]).toBe('CA');

@@ -147,6 +147,21 @@ describe('HL7 v2 ACK', () => {
     expect(Hl7Message.parse(ae).getSegment('MSA')?.getField(1).toString()).toBe('AE');
   });
 
+  it('carries warnings (ERR-4 W) with a full ERR-2 location on an AA, after the errors of an AE, and never as MSA-3', () => {
+    const warning = { hl7ErrorCode: 0, severity: 'W', text: 'PID.5.1: cut', location: { segment: 'PID', sequence: 1, field: 5, repetition: 1, component: 1 } } as const;
+    const v27 = parseMessageHeader('MSH|^~\\&#|SCHED|NORTH|CARELANE|NET|20260309120000||ORM^O01^ORM_O01|ORD-1|P|2.7|||AL|AL\r');
+    const aa = segments(buildApplicationAck(v27, 'AA', [{ hl7ErrorCode: 207, text: 'ignored on success' }, warning], { now: NOW, controlId: 'APP1' }));
+    expect(aa.slice(1)).toEqual(['MSA|AA|ORD-1', 'ERR||PID^1^5^1^1|0^Message accepted^HL70357|W||||PID.5.1: cut']);
+    const v251 = parseMessageHeader('MSH|^~\\&|SCHED|NORTH|CARELANE|NET|20260309120000||ORM^O01^ORM_O01|ORD-2|P|2.5.1|||AL|AL\r');
+    expect(segments(buildApplicationAck(v251, 'AA', [warning], { now: NOW }))[1]).toBe('MSA|AA|ORD-2');
+    const ae = segments(buildApplicationAck(v251, 'AE', [warning, { hl7ErrorCode: 204, text: 'no mapping for item G44' }], { now: NOW }));
+    // MSA-3 (before v2.7) is the first error's reason, not the warning's
+    expect(ae.slice(1).map((s) => s.split('|').slice(0, 5).join('|'))).toEqual(['MSA|AE|ORD-2|no mapping for item G44', 'ERR||PID^1^5^1^1|0^Message accepted^HL70357|W', 'ERR|||204^Unknown key identifier^HL70357|E']);
+    // before v2.5 an ERR has no severity: a warning would read as an error, so it is left out
+    const v23 = parseMessageHeader('MSH|^~\\&|SCHED|NORTH|CARELANE|NET|20260309120000||ORM^O01|ORD-3|P|2.3|||AL|AL\r');
+    expect(segments(buildApplicationAck(v23, 'AA', [warning], { now: NOW }))).toHaveLength(2);
+  });
+
   it('sends application acknowledgments as MSH-16 asks (table 0155)', () => {
     expect(acknowledgmentWanted('AL', true)).toBe(true);
     expect(acknowledgmentWanted('AL', false)).toBe(true);

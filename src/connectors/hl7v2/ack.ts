@@ -19,6 +19,7 @@ export type AckOutcome = 'accept' | 'error' | 'reject';
 
 /** HL7 table 0357 "Message error condition codes" (v2.5.1), the ones Carelane uses, with the table's text. */
 export const HL7_ERROR_CODES = {
+  0: 'Message accepted',
   100: 'Segment sequence error',
   101: 'Required field missing',
   102: 'Data type error',
@@ -41,6 +42,20 @@ export interface AckError {
   text: string;
   /** ERR-2 error location, when known */
   where?: ErrorLocation | undefined;
+  /** ERR-2 down to repetition, component and subcomponent; used instead of `where` when given */
+  location?: Hl7ErrorLocation | undefined;
+  /** ERR-4 (table 0516): E error (default), W warning. A warning has no place before v2.5 and is left out there. */
+  severity?: 'E' | 'W';
+}
+
+/** The ERL data type of ERR-2 (v2.5+): segment id, its occurrence in the message, then field, repetition, component, subcomponent. */
+export interface Hl7ErrorLocation {
+  segment: string;
+  sequence: number;
+  field?: number;
+  repetition?: number;
+  component?: number;
+  subcomponent?: number;
 }
 
 /** Table 0357 code for each Carelane error code the HL7 v2 inbound path raises. */
@@ -185,7 +200,8 @@ export type ApplicationAckCode = 'AA' | 'AE' | 'AR';
  * acknowledgment at application level (that would loop).
  */
 export function buildApplicationAck(header: MessageHeader, code: ApplicationAckCode, errors: AckError[], options: AckOptions = {}): string {
-  return ackMessage(header, code, code === 'AA' ? [] : errors, options, ['AL', 'NE']);
+  // An AA carries warnings only (severity W): the processing succeeded, and the sender is told what to look at.
+  return ackMessage(header, code, code === 'AA' ? errors.filter((error) => error.severity === 'W') : errors, options, ['AL', 'NE']);
 }
 
 /**
@@ -240,11 +256,15 @@ function ackMessage(header: MessageHeader | PartialMessageHeader | null, code: A
     msh[17] = header.characterSet;
   }
 
-  const texts = errors.map((error) => escapeHl7Text(error.text, d));
+  // Before v2.5 an ERR has no severity (ERR-1 only): a warning there would read as an error.
+  const sent = versionAtLeast(layout, 2, 5) ? errors : errors.filter((error) => error.severity !== 'W');
+  const texts = sent.map((error) => escapeHl7Text(error.text, d));
   const msa = ['MSA', code, header?.controlId ?? ''];
-  if (texts[0] && !versionAtLeast(layout, 2, 7)) msa.push(texts[0].slice(0, 80));
+  // MSA-3 is the reason of a negative ACK: never a warning's text.
+  const firstError = sent.findIndex((error) => error.severity !== 'W');
+  if (firstError >= 0 && texts[firstError] && !versionAtLeast(layout, 2, 7)) msa.push(texts[firstError].slice(0, 80));
 
-  const segments = [msh.join(d.field), msa.join(d.field), ...errors.map((error, index) => errSegment(error, texts[index]!, layout, d))];
+  const segments = [msh.join(d.field), msa.join(d.field), ...sent.map((error, index) => errSegment(error, texts[index]!, layout, d))];
   // Every segment, the last included, ends with CR (chapter 2, message construction rules).
   return `${segments.join('\r')}\r`;
 }
@@ -258,18 +278,32 @@ function errSegment(error: AckError, text: string, version: string, d: Hl7Delimi
     const eld = [position?.segment ?? '', position ? '1' : '', position?.field?.toString() ?? '', code].join(d.component);
     return ['ERR', eld].join(d.field);
   }
-  // ERR-2 (ERL): segment id ^ segment sequence ^ field position.
-  const location = position ? [position.segment, '1', ...(position.field === undefined ? [] : [String(position.field)])].join(d.component) : '';
+  // ERR-2 (ERL): segment id ^ segment sequence ^ field position [^ field repetition ^ component ^ subcomponent].
+  const location = error.location
+    ? erl(error.location).join(d.component)
+    : position
+      ? [position.segment, '1', ...(position.field === undefined ? [] : [String(position.field)])].join(d.component)
+      : '';
   const fields = [
     'ERR',
     '',
     location,
     [String(error.hl7ErrorCode), codeText, 'HL70357'].join(d.component),
-    'E',
+    error.severity ?? 'E',
     '',
     '',
     '',
     text,
   ];
   return fields.join(d.field);
+}
+
+/** ERL components as far as the location goes (a component number is only given below a field, and so on). */
+function erl(location: Hl7ErrorLocation): string[] {
+  const parts = [location.segment, String(location.sequence)];
+  for (const part of [location.field, location.repetition, location.component, location.subcomponent]) {
+    if (part === undefined) break;
+    parts.push(String(part));
+  }
+  return parts;
 }

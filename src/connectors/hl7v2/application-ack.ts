@@ -2,9 +2,9 @@ import type pg from 'pg';
 import type { ErrorLocation } from '../../contracts/errors.ts';
 import type { SettledMessage, SettlementHook } from '../../engine/handlers.ts';
 import { enqueueDeliveries, recordStage } from '../../store/queue.ts';
-import { acknowledgmentWanted, buildApplicationAck, type AckError, type ApplicationAckCode, type Hl7ErrorCode } from './ack.ts';
+import { acknowledgmentWanted, buildApplicationAck, versionAtLeast, type AckError, type ApplicationAckCode, type Hl7ErrorCode } from './ack.ts';
 import { decodeMessage, readMessageHeader, type MessageHeader } from './message-header.ts';
-import { HL7_V2_CONTENT_TYPE } from './mllp-listener.ts';
+import { HL7_V2_CONTENT_TYPE, truncatedValuesOf } from './mllp-listener.ts';
 import { controlIdFor } from './order-status.ts';
 
 /**
@@ -27,6 +27,8 @@ import { controlIdFor } from './order-status.ts';
  *   or AR), as that exception was the outcome: never AA because a cancelled step left nothing failed;
  * - superseded by an edited copy → nothing more for this message: the copy is processed in its place and its
  *   own application ACK answers the same MSH-10.
+ * Values the sender marked as truncated (v2.7 truncation character) add one ERR of severity W per position to
+ * whichever of these is sent, AA included (truncationWarnings).
  * MSH-16 (table 0155) chooses which of these are sent: AL all, ER only AE/AR, SU only AA, NE none. What is not
  * sent, and why, is written on the message's timeline. Only MSH, MSA and ERR: nothing of the message's PID or
  * other content is copied.
@@ -87,7 +89,8 @@ export function hl7ApplicationAcks(options: ApplicationAckOptions): SettlementHo
     const existing = await tx.query('select 1 from carelane.deliveries where idempotency_key = $1', [idempotencyKey]);
     if (existing.rowCount) return;
     const controlId = controlIdFor(idempotencyKey);
-    const ack = buildApplicationAck(header, verdict.code, verdict.errors.map((error) => asciiFor(header, error)), {
+    const warnings = await truncationWarnings(tx, settled.messageId, header);
+    const ack = buildApplicationAck(header, verdict.code, [...verdict.errors, ...warnings].map((error) => asciiFor(header, error)), {
       controlId,
       ...(options.applicationName ? { applicationName: options.applicationName } : {}),
     });
@@ -102,7 +105,7 @@ export function hl7ApplicationAcks(options: ApplicationAckOptions): SettlementHo
         payload: { message: ack },
       },
     ]);
-    await recordStage(tx, settled.messageId, `hl7v2 application ACK ${verdict.code} queued for ${address.destination}`, 'ok', { controlId, ackFor: header.controlId, errors: verdict.errors.length });
+    await recordStage(tx, settled.messageId, `hl7v2 application ACK ${verdict.code} queued for ${address.destination}`, 'ok', { controlId, ackFor: header.controlId, errors: verdict.errors.length, warnings: warnings.length });
   };
 }
 
@@ -113,6 +116,47 @@ async function storedHeader(tx: pg.PoolClient, messageId: number): Promise<Messa
   if (!payload) return undefined;
   const reading = readMessageHeader(decodeMessage(payload).text);
   return reading.ok ? reading.header : undefined;
+}
+
+/** Truncation warnings in one ACK; a sender that marks more values is told how many more, not where. */
+const MAX_WARNINGS = 10;
+
+/**
+ * One ERR per value the sender marked as truncated (v2.7 2.5.5.2), so it learns its values were cut and kept as
+ * sent. The ERR of v2.5+ (chapter 2, 2.15.5; v2.7 keeps it, ERR-1 withdrawn): ERR-2 error location (ERL: segment
+ * id ^ segment sequence ^ field ^ repetition ^ component ^ subcomponent; the sequence counts occurrences of that
+ * segment, not its Set ID), ERR-3 table 0357 (required: 0 "Message accepted", as nothing was refused), ERR-4
+ * severity from table 0516 (E error, W warning, I information): W. One acknowledgment may mix E and W ERRs.
+ * Checked against: integrationsoup.com/hl7-reference/segments/err (v2.5.1 field list),
+ * usnistgov.github.io/v2plusDemo/data-type/ERL.html, terminology.hl7.org CodeSystem v2-0516 and v2-0357.
+ * Positions only, never the values. Read from the stored message itself, not from its parse-warning stage, which
+ * the listener writes after the message is committed and so may not exist yet when a fast flow settles it.
+ */
+async function truncationWarnings(tx: pg.PoolClient, messageId: number, header: MessageHeader): Promise<AckError[]> {
+  // ERR-4 only exists from v2.5; without a fifth MSH-2 character nothing can be marked (storedHeader read MSH-2).
+  if (!header.delimiters.truncation || !versionAtLeast(header.version, 2, 5)) return [];
+  const { rows } = await tx.query<{ payload: Buffer | null }>('select payload from carelane.messages where id = $1', [messageId]);
+  const payload = rows[0]?.payload;
+  if (!payload) return [];
+  const values = truncatedValuesOf(decodeMessage(payload).text, header);
+  const listed = values.length > MAX_WARNINGS ? values.slice(0, MAX_WARNINGS - 1) : values;
+  const warnings: AckError[] = listed.map((value) => ({
+    hl7ErrorCode: 0,
+    severity: 'W',
+    text: `${value.position}: value marked as truncated by the sender (truncation character); stored as sent`,
+    location: {
+      segment: value.segment,
+      sequence: value.sequence,
+      field: value.field,
+      repetition: value.repetition,
+      ...(value.level !== 'field' ? { component: value.component } : {}),
+      ...(value.level === 'subcomponent' ? { subcomponent: value.subcomponent } : {}),
+    },
+  }));
+  if (listed.length < values.length) {
+    warnings.push({ hl7ErrorCode: 0, severity: 'W', text: `${values.length - listed.length} more values marked as truncated by the sender (not listed); stored as sent` });
+  }
+  return warnings;
 }
 
 interface Verdict {

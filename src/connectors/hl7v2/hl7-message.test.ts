@@ -69,6 +69,8 @@ describe('Hl7Message accessor', () => {
     expect(m.delimiters.truncation).toBe('#');
     expect(m.truncatedValues().map((v) => v.position)).toEqual(['PID[1].5.1', 'PID[1].5.2', 'OBR.4.2', 'NTE[2].3', 'PID[2].5[2]', 'PID[2].5[3].1.2']);
     expect(m.truncatedValues()[2]).toMatchObject({ segment: 'OBR', line: 4, field: 4, repetition: 1, component: 2, subcomponent: 1 });
+    // sequence: which PID (ERL-2), level: how deep the value sits (what an ERR-2 location names)
+    expect(m.truncatedValues().map((v) => [v.sequence, v.level])).toEqual([[1, 'component'], [1, 'component'], [1, 'component'], [2, 'field'], [2, 'field'], [2, 'subcomponent']]);
     // the value is kept as sent, mark included; a '#' inside a value and an escaped one (\P\) are data
     const pid = m.segment('PID')!;
     expect(m.get(pid, 5, 1)).toBe('QUILLFEATHER-WINTERBOTTOM#');

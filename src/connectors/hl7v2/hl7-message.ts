@@ -19,12 +19,16 @@ export interface Hl7Segment {
 export interface TruncatedValue {
   position: string;
   segment: string;
+  /** which occurrence of `segment` in the message, 1-based (ERL-2 "Segment Sequence", not the segment's Set ID) */
+  sequence: number;
   line: number;
   field: number;
   /** 1-based */
   repetition: number;
   component: number;
   subcomponent: number;
+  /** the value is the whole field repetition (no components), one component, or one subcomponent */
+  level: 'field' | 'component' | 'subcomponent';
 }
 
 export class Hl7Message {
@@ -127,9 +131,10 @@ export class Hl7Message {
             subcomponents.forEach((sub, sc) => {
               if (!sub.endsWith(mark)) return;
               let position = `${segment.name}${repeated.has(segment.name) ? `[${occurrence}]` : ''}.${field}${r > 0 ? `[${r + 1}]` : ''}`;
-              if (components.length > 1 || subcomponents.length > 1) position += `.${c + 1}`;
-              if (subcomponents.length > 1) position += `.${sc + 1}`;
-              found.push({ position, segment: segment.name, line: segment.line, field, repetition: r + 1, component: c + 1, subcomponent: sc + 1 });
+              const level = subcomponents.length > 1 ? 'subcomponent' : components.length > 1 ? 'component' : 'field';
+              if (level !== 'field') position += `.${c + 1}`;
+              if (level === 'subcomponent') position += `.${sc + 1}`;
+              found.push({ position, segment: segment.name, sequence: occurrence, line: segment.line, field, repetition: r + 1, component: c + 1, subcomponent: sc + 1, level });
             });
           });
         });

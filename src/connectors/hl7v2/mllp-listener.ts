@@ -433,7 +433,7 @@ function assess(event: MllpEvent, maxMessageBytes: number): Assessment {
 }
 
 /** HL7 v2.7 2.5.5.2: only a message whose MSH-2 declares a truncation character can mark values as truncated. */
-function truncatedValuesOf(text: string, header: MessageHeader): TruncatedValue[] {
+export function truncatedValuesOf(text: string, header: MessageHeader): TruncatedValue[] {
   const mark = header.delimiters.truncation;
   // Most v2.7+ messages declare the character and never use it: only MSH-2's own occurrence means no second parse.
   if (!mark || text.indexOf(mark) === text.lastIndexOf(mark)) return [];
