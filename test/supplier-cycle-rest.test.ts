@@ -174,6 +174,14 @@ describe.each(['cancel', 'exception'] as const)('supplier REST acknowledgment wi
     const stored = await post(eventsUrl, acknowledgment(`ack-${poName}`, poName, order.orderDate));
     expect(stored).toMatchObject({ status: 202, body: { duplicate: false } });
     await waitFor(async () => (await query(`select 1 from carelane.supplier_acknowledgments where po_key = $1 and applied_at is not null`, [poKey])).length === 1, 20_000, 'the acknowledgment applied');
+    // The order records the channel it went out on as the source its supplier's documents arrive under: what
+    // tells a PO number held on two Odoo connections apart (supplier-cycle-po-ambiguous.test.ts).
+    const [sent] = await query<{ sent_via: string; source: string }>(
+      `select p.sent_via, m.source from carelane.purchase_orders p join carelane.supplier_acknowledgments a on a.po_key = p.po_key join carelane.messages m on m.id = a.message_id where p.po_key = $1`,
+      [poKey],
+    );
+    expect(sent!.sent_via).toMatch(/^supplier_rest:/);
+    expect(sent!.sent_via).toBe(sent!.source);
 
     const lines = await poLines(orderId);
     const plannedBefore = (item: Item) => before.find((l) => l.product === item)!.planned;

@@ -273,26 +273,34 @@ export interface NamedPurchaseOrder {
  * The purchase order a reference names: Carelane's PO key exactly, else Odoo's PO number (the name supplier
  * documents, receipts and exceptions carry), the latest order with it. A PO number comes from each Odoo
  * database's own sequence (P00042), so with several Odoo connections it can name an order on each.
+ *
+ * `sentVia` is the supplier channel a document came from (its message source, `x12:<partner>` or
+ * `supplier_rest:<id>`): when the number is on several connections and some of its orders went out on that
+ * channel, only they are candidates — a supplier acknowledges and ships what it was sent, not another database's
+ * order that happens to share the number. Otherwise every order of the number stays a candidate.
  */
-export async function findPurchaseOrderByName(db: Queryable, ref: string): Promise<NamedPurchaseOrder | undefined> {
-  const { rows } = await db.query<PurchaseOrderRecord & { connections: string[] }>(
-    `select p.*,
-            case when p.po_key = $1 then array[p.odoo_connection]
-                 else array(select distinct o.odoo_connection from carelane.purchase_orders o where o.name = $1 order by 1) end as connections
-     from carelane.purchase_orders p where p.po_key = $1 or p.name = $1
-     order by p.po_key = $1 desc, p.created_at desc limit 1`,
+export async function findPurchaseOrderByName(db: Queryable, ref: string, options: { sentVia?: string | undefined } = {}): Promise<NamedPurchaseOrder | undefined> {
+  const { rows } = await db.query<PurchaseOrderRecord & { sent_via: string | null }>(
+    'select * from carelane.purchase_orders where po_key = $1 or name = $1 order by po_key = $1 desc, created_at desc',
     [ref],
   );
-  const row = rows[0];
-  return row && { order: toPurchaseOrder(row), connections: row.connections };
+  const exact = rows[0]?.po_key === ref ? rows[0] : undefined;
+  if (exact) return { order: toPurchaseOrder(exact), connections: [exact.odoo_connection] };
+  const connectionsOf = (orders: PurchaseOrderRecord[]) => [...new Set(orders.map((r) => r.odoo_connection))].sort();
+  // Within one connection the number is the order, as it always was; the channel only tells connections apart.
+  const sentThere = options.sentVia === undefined || connectionsOf(rows).length < 2 ? [] : rows.filter((r) => r.sent_via === options.sentVia);
+  const candidates = sentThere.length > 0 ? sentThere : rows;
+  const latest = candidates[0];
+  return latest && { order: toPurchaseOrder(latest), connections: connectionsOf(candidates) };
 }
 
 export async function setPurchaseOrderState(db: Queryable, poKey: string, state: string): Promise<void> {
   await db.query('update carelane.purchase_orders set state = $2, updated_at = now() where po_key = $1', [poKey, state]);
 }
 
-export async function markPurchaseOrderSent(db: Queryable, poKey: string): Promise<void> {
-  await db.query('update carelane.purchase_orders set sent_at = coalesce(sent_at, now()), updated_at = now() where po_key = $1', [poKey]);
+/** `sentVia`: the channel, as the supplier's documents will name their source (x12:<partner>, supplier_rest:<id>). */
+export async function markPurchaseOrderSent(db: Queryable, poKey: string, sentVia: string): Promise<void> {
+  await db.query('update carelane.purchase_orders set sent_at = coalesce(sent_at, now()), sent_via = $2, updated_at = now() where po_key = $1', [poKey, sentVia]);
 }
 
 /** Orders placed but waiting in Odoo for a manager's approval (state 'to approve'), not yet sent. */

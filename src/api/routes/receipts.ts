@@ -87,7 +87,13 @@ export function receiptRoutes(app: FastifyInstance, context: ApiContext): void {
         if (error instanceof CarelaneError) return reply.code(400).send({ error: error.code, message: error.message });
         throw error;
       }
-      if (!(await findPurchaseOrderByName(context.pool, document.poNumber))) return reply.code(404).send({ error: 'po_unknown', message: `purchase order ${document.poNumber} is not one Carelane placed` });
+      const named = await findPurchaseOrderByName(context.pool, document.poNumber);
+      if (!named) return reply.code(404).send({ error: 'po_unknown', message: `purchase order ${document.poNumber} is not one Carelane placed` });
+      // Each Odoo database numbers its own orders: a number on two connections could be either order, and a
+      // receipt into the wrong database cannot be taken back by Carelane. The PO key names one order.
+      if (named.connections.length > 1) {
+        return reply.code(409).send({ error: 'po_ambiguous', message: `purchase order ${document.poNumber} names orders on more than one Odoo connection (${named.connections.join(', ')}): send the order's PO key as poNumber` });
+      }
       const payload = Buffer.from(JSON.stringify(request.body));
       const contentHash = createHash('sha256').update(payload).digest('hex');
       const lane = context.config.flows.supplier.lane;

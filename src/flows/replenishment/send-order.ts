@@ -54,6 +54,13 @@ export async function outboundOrder(client: OdooClient, order: PurchaseOrderRow,
 }
 
 /**
+ * The message source the supplier's documents about an order sent on `channel` arrive under (the X12 listeners'
+ * `x12:<partner>`, the supplier REST webhook's `supplier_rest:<id>`): recorded on the order, so a document is
+ * matched only to orders its sender was sent (store/demands.ts findPurchaseOrderByName).
+ */
+export const supplierSourceOf = (channel: SupplierChannelConfig): string => (channel.channel === 'x12' ? `x12:${channel.partner}` : `supplier_rest:${channel.endpoint}`);
+
+/**
  * `replenishment.send_order`: hands a confirmed purchase order to the vendor's channel (carelane.yaml
  * `suppliers`, by the vendor's Odoo reference): an `x12.send_850` delivery to its trading partner. A vendor with
  * no channel is not an error: the order stays in Odoo for a buyer to send, and the timeline says so.
@@ -82,7 +89,7 @@ export function sendOrderStep({ clientFor, lookup, suppliers, flows }: SendOrder
       return {
         stages: [{ stage: `${order.name} to ${vendor.ref} by ${channel.channel === 'x12' ? `X12 850 (partner ${channel.partner})` : `REST (${channel.endpoint})`}`, outcome: 'ok', detail: { lines: purchaseOrder.lines.length } }],
         next,
-        inTransaction: (tx) => markPurchaseOrderSent(tx, poKey),
+        inTransaction: (tx) => markPurchaseOrderSent(tx, poKey, supplierSourceOf(channel)),
       };
     },
   };

@@ -46,7 +46,7 @@ export function supplierAckFlow({ flows }: AcknowledgmentDependencies): Delivery
       const commits: Array<(client: pg.PoolClient) => Promise<void>> = [];
       const perOrder = new Map<string, number>();
       for (const ack of acknowledgmentsOf(message)) {
-        const sent = await findSentOrder(context.pool, ack.poNumber, { segment: 'BAK', field: 'BAK03' });
+        const sent = await findSentOrder(context.pool, ack.poNumber, { segment: 'BAK', field: 'BAK03' }, message.source);
         const { lines, unmatched } = readAcknowledgment(ack, sent);
         // One interchange can carry two 855s for one PO (an original and a change): each is applied, in the
         // order they stand. Its place among the PO's acknowledgments in the message tells them apart, the same

@@ -32,9 +32,20 @@ export interface SentOrder {
  * The purchase order a supplier document names (by PO number = the Odoo PO name, BEG03/BAK03/PRF01), with the
  * lines as sent. The sent order comes from the send delivery's payload (x12.send_850 / supplier_rest.send_po),
  * whose lines are the PO's lines in the same order (replenishment/send-order.ts).
+ *
+ * `source` is the document's message source: a supplier's (x12:<partner>, supplier_rest:<id>) narrows a PO
+ * number held on several Odoo connections to the orders sent to that supplier. A number that still names orders
+ * on more than one connection is refused (`po_ambiguous`) rather than applied to whichever order came last.
  */
-export async function findSentOrder(db: Queryable, poNumber: string, where: { field: string; segment?: string }): Promise<SentOrder> {
-  const found = (await findPurchaseOrderByName(db, poNumber))?.order;
+export async function findSentOrder(db: Queryable, poNumber: string, where: { field: string; segment?: string }, source?: string): Promise<SentOrder> {
+  const named = await findPurchaseOrderByName(db, poNumber, { sentVia: source });
+  if (named && named.connections.length > 1) {
+    throw permanentError(
+      `purchase order ${poNumber} names orders on more than one Odoo connection (${named.connections.join(', ')})${source ? ` that ${source} could be answering` : ''}: cannot tell which order the document is about; nothing applied`,
+      { code: 'po_ambiguous', where, detail: { po: poNumber, connections: named.connections, ...(source ? { source } : {}) } },
+    );
+  }
+  const found = named?.order;
   if (!found || found.odooOrderId === null || found.name === null) {
     throw permanentError(`purchase order ${poNumber} is not one Carelane placed (carelane.purchase_orders): the document cannot be applied`, { code: 'po_unknown', where });
   }

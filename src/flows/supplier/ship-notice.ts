@@ -68,7 +68,7 @@ export function shipNoticeFlow({ flows, now = () => new Date() }: ShipNoticeDepe
           byPo.set(item.poNumber, [...(byPo.get(item.poNumber) ?? []), item]);
         }
         for (const [poNumber, items] of byPo) {
-          const sent = await findSentOrder(context.pool, poNumber, { segment: 'PRF', field: 'PRF01' });
+          const sent = await findSentOrder(context.pool, poNumber, { segment: 'PRF', field: 'PRF01' }, message.source);
           const { lots, unmatched } = expectedLotsOf(items, sent, today);
           const { serials: announced, repeated, countMismatch } = expectedSerialsOf(items, sent, today);
           // a serial is one unit: one announced by an earlier notice of this PO stays that notice's
