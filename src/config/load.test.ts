@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfigText } from './load.ts';
+import { ConfigError, loadConfig, parseConfigText, redactedConfig } from './load.ts';
 
 const problemsOf = (yaml: string, env: Record<string, string> = {}): string[] => {
   try {
@@ -80,5 +80,46 @@ describe('configuration', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'carelane-yaml-'));
     writeFileSync(path.join(dir, 'c.yaml'), 'server:\n  port: [1,\n');
     expect(() => loadConfig(path.join(dir, 'c.yaml'), {})).toThrow(/not valid YAML at line \d+/);
+  });
+});
+
+// Each loaded config keeps what its own ${env:…}/${file:…} references resolved to; two configs in one process
+// (tests, `config check` next to a running node, a reload) must not read or overwrite each other's.
+describe('redacting a configuration beside another loaded in the same process', () => {
+  it('shows a config the same whatever another config resolved since', () => {
+    const first = parseConfigText('engine: { nodeId: node-alpha-0001 }\nendpoints: { hook: { url: "https://hook.example/${env:HOOK_PATH}" } }\n', { HOOK_PATH: 'path-of-first-1' });
+    const before = JSON.stringify(redactedConfig(first));
+    expect(before).toContain('"nodeId":"node-alpha-0001"');
+    expect(before).toContain('"url":"https://hook.example/${env:HOOK_PATH}"');
+    // the second config's secret happens to be a value the first shows in the clear (its node id)
+    parseConfigText('endpoints: { other: { url: "https://other.example/", headers: { Authorization: "${env:OTHER_AUTH}" } } }\n', { OTHER_AUTH: 'node-alpha-0001' });
+    expect(JSON.stringify(redactedConfig(first))).toBe(before);
+  });
+
+  it('redacts a copy with the references of the config it was copied from, not those of one loaded later', () => {
+    const first = parseConfigText('auth: { adminToken: "${env:FIRST_ADMIN}" }\nendpoints: { hook: { url: "https://hook.example/${env:FIRST_PATH}" } }\n', { FIRST_ADMIN: 'first-admin-token-1', FIRST_PATH: 'shared-path-value' });
+    const copy = structuredClone(first);
+    parseConfigText('endpoints: { hook: { url: "https://hook.example/${env:SECOND_PATH}" } }\n', { SECOND_PATH: 'shared-path-value' });
+    const shown = JSON.stringify(redactedConfig(copy));
+    expect(shown).toContain('"url":"https://hook.example/${env:FIRST_PATH}"');
+    expect(shown).not.toContain('shared-path-value');
+  });
+
+  it('still hides referenced values in an object it cannot trace to one loaded config', () => {
+    const config = parseConfigText('endpoints: { hook: { url: "https://hook.example/${env:HOOK_SECRET_PATH}" } }\n', { HOOK_SECRET_PATH: 'untraced-secret-99' });
+    // a copy whose referenced path was changed, with the secret moved elsewhere
+    const altered = { ...structuredClone(config), endpoints: { hook: { ...config.endpoints.hook!, url: 'https://elsewhere.example/', headers: { 'x-key': 'untraced-secret-99' } } } };
+    expect(JSON.stringify(redactedConfig(altered))).not.toContain('untraced-secret-99');
+  });
+
+  it('hides in a copy a value another loaded config resolved, under the copy\'s own reference names first', () => {
+    const own = parseConfigText('endpoints: { hook: { url: "https://hook.example/${env:OWN_PATH}" } }\n', { OWN_PATH: 'own-path-secret-1' });
+    parseConfigText('auth: { adminToken: "${env:OTHER_ADMIN}" }\n', { OTHER_ADMIN: 'other-admin-secret-2' });
+    const copy = structuredClone(own);
+    copy.endpoints.hook!.headers = { 'x-key': 'other-admin-secret-2', 'x-again': 'own-path-secret-1' };
+    const shown = JSON.stringify(redactedConfig(copy));
+    expect(shown).toContain('"url":"https://hook.example/${env:OWN_PATH}"');
+    expect(shown).toContain('"x-key":"${env:OTHER_ADMIN}"');
+    expect(shown).toContain('"x-again":"${env:OWN_PATH}"');
   });
 });

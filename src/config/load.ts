@@ -4,7 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Value } from 'typebox/value';
 import { ConfigSchema, EndpointSchema, ExceptionOwnersSchema, FhirServerSchema, Hl7DestinationSchema, JobSchema, LaneSchema, OdooConnectionSchema, OidcSchema, OwnersSchema, ServerTlsSchema, TlsFilesSchema, type CarelaneConfig } from './schema.ts';
 import { DEFAULT_EXCEPTION_OWNERS, DEFAULT_FLOW_OWNERS } from './owner-defaults.ts';
-import { clientCertificateBindingProblems, missingTransportSettings, partnerTlsProblems } from '../connectors/x12/partner-profile.ts';
+import { missingTransportSettings } from '../connectors/x12/partner-profile.ts';
 import type { TSchema } from 'typebox';
 
 export interface LoadedConfig {
@@ -31,12 +31,23 @@ export interface ConfigEnvironment {
 const SECRET_KEY = /(password|secret|token|apikey|api_key|credentials|privatekey)$/i;
 const REFERENCE = /\$\{(env|file):([^}]+)\}/g;
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:[^/@]+@/i;
-// What each `${env:…}`/`${file:…}` reference resolved to, so redactedConfig shows the reference instead of the
-// value wherever it was used — also under keys that do not look secret (an endpoint's `headers.Authorization`,
-// a token in a URL's query). Per config object, and by value for copies of a config (>= 8 characters, so a
-// referenced port number is not hunted through every string).
-const referencesByConfig = new WeakMap<object, Map<string, string>>();
-const referencedValues = new Map<string, string>();
+// What each `${env:…}`/`${file:…}` reference of one loaded config resolved to, so redactedConfig shows the
+// reference instead of the value wherever it was used — also under keys that do not look secret (an endpoint's
+// `headers.Authorization`, a token in a URL's query).
+interface SecretReferences {
+  /** per key path (joined by PATH_SEPARATOR): the text written there, and the value the config holds there */
+  byPath: Map<string, { written: string; value: unknown }>;
+  /** each resolved value → its reference, to hide it wherever else it appears (>= 8 characters, so a
+   * referenced port number is not hunted through every string) */
+  byValue: Map<string, string>;
+}
+// Kept per config object, never in one map for the process: two configs loaded in one process (tests, a reload,
+// `config check` beside a running node) would otherwise overwrite each other's references and rewrite each
+// other's values. A WeakMap rather than a property, so the config's shape (JSON, schema checks) is unchanged and
+// the secrets go when the config goes.
+const referencesByConfig = new WeakMap<object, SecretReferences>();
+// The same records, held weakly, only to recognise a copy of a loaded config (structuredClone, a spread).
+let loadedReferences: WeakRef<SecretReferences>[] = [];
 const PATH_SEPARATOR = '\u0000';
 
 export function resolveConfigPath(explicit: string | undefined, env: ConfigEnvironment): string | undefined {
@@ -67,7 +78,7 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
     throw new ConfigError(origin, ['top level: expected a mapping of keys (server, engine, endpoints, ...)']);
   }
   const problems: string[] = [];
-  const references = new Map<string, string>();
+  const references: SecretReferences = { byPath: new Map(), byValue: new Map() };
   const resolved = resolveSecrets(raw, [], env, baseDir, problems, references) as Record<string, unknown>;
   applyEnvironmentOverrides(resolved, env);
   const withDefaults = Value.Default(ConfigSchema, resolved) as Record<string, unknown>;
@@ -92,7 +103,11 @@ function finish(raw: unknown, origin: string, env: ConfigEnvironment, baseDir: s
   }
   if (problems.length === 0) problems.push(...crossReferenceProblems(withDefaults as CarelaneConfig));
   if (problems.length > 0) throw new ConfigError(origin, problems);
+  // what the finished config holds at each referenced path (an environment override may have replaced it): a
+  // copy of this config is recognised by holding the same there
+  for (const [keyPath, entry] of references.byPath) entry.value = valueAt(withDefaults, keyPath);
   referencesByConfig.set(withDefaults, references);
+  loadedReferences = [...loadedReferences.filter((ref) => ref.deref() !== undefined), new WeakRef(references)];
   return withDefaults as CarelaneConfig;
 }
 
@@ -116,10 +131,6 @@ function crossReferenceProblems(config: CarelaneConfig): string[] {
   // sftp / folder settings the partner schema cannot demand per transport (a folder partner without its inbound
   // directory would never have its 855/856/997s picked up)
   for (const missing of missingTransportSettings(config.x12.partners)) problems.push(missing.message);
-  // which partner a client certificate may post as (docs/x12.md "Client certificates")
-  for (const problem of partnerTlsProblems(config.x12.partners)) problems.push(problem.message);
-  const x12Listener = { enabled: config.x12.http.enabled, mutualTls: config.x12.http.tls?.requestClientCert === true, production: config.profile === 'production' };
-  for (const problem of clientCertificateBindingProblems(config.x12.partners, x12Listener)) problems.push(problem.message);
   const { costAllocation } = config.flows;
   if (!isTimeZone(costAllocation.timeZone)) problems.push(`flows.costAllocation.timeZone: "${costAllocation.timeZone}" is not an IANA time zone (e.g. "Europe/Paris", "America/New_York", "UTC")`);
   const { keys, activeKeyId } = config.governance.tokenization;
@@ -201,20 +212,49 @@ function fillDefaults(config: Record<string, unknown>, at: string[], schema: TSc
  * (the same rule that forces references) becomes '[set]', and passwords in URLs are hidden.
  */
 export function redactedConfig(config: CarelaneConfig): unknown {
-  const references = referencesByConfig.get(config);
+  const references = referencesOf(config);
   const redact = (value: unknown, keyPath: string[]): unknown => {
     const key = keyPath.at(-1) ?? '';
     if (Array.isArray(value)) return value.map((item, index) => redact(item, [...keyPath, String(index)]));
     if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, [...keyPath, k])]));
     if (typeof value !== 'string') return value;
     if (SECRET_KEY.test(key)) return '[set]';
-    const written = references?.get(keyPath.join(PATH_SEPARATOR));
+    const written = references.byPath.get(keyPath.join(PATH_SEPARATOR))?.written;
     if (written !== undefined) return written;
     let shown = value;
-    for (const [resolved, reference] of referencedValues) if (shown.includes(resolved)) shown = shown.replaceAll(resolved, reference);
+    for (const [resolved, reference] of references.byValue) if (shown.includes(resolved)) shown = shown.replaceAll(resolved, reference);
     return shown.replace(/\/\/[^@/]*@/, '//[credentials]@');
   };
   return redact(config, []);
+}
+
+/**
+ * A config's own references. For a copy: the paths of the loaded config it holds the most referenced values of
+ * (the newest on a tie), and the values of every config still loaded hidden too (that config's names first) —
+ * a copy may have been changed, and a wrong reference name shown is better than a secret.
+ */
+function referencesOf(config: CarelaneConfig): SecretReferences {
+  const own = referencesByConfig.get(config);
+  if (own) return own;
+  const live = loadedReferences.map((ref) => ref.deref()).filter((references) => references !== undefined);
+  let best: SecretReferences | undefined;
+  let bestMatches = 0;
+  for (const candidate of live) {
+    let matches = 0;
+    for (const [keyPath, { value }] of candidate.byPath) if (valueAt(config, keyPath) === value) matches += 1;
+    if (matches > 0 && matches >= bestMatches) [best, bestMatches] = [candidate, matches];
+  }
+  const byValue = new Map([...live.filter((references) => references !== best), ...(best ? [best] : [])].flatMap((references) => [...references.byValue]));
+  return { byPath: best?.byPath ?? new Map(), byValue };
+}
+
+function valueAt(root: unknown, keyPath: string): unknown {
+  let at = root;
+  for (const key of keyPath.split(PATH_SEPARATOR)) {
+    if (typeof at !== 'object' || at === null || !Object.hasOwn(at, key)) return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at;
 }
 
 function applyEnvironmentOverrides(config: Record<string, unknown>, env: ConfigEnvironment): void {
@@ -234,7 +274,7 @@ function applyEnvironmentOverrides(config: Record<string, unknown>, env: ConfigE
   if (env.LOG_LEVEL) section('logging').level = env.LOG_LEVEL;
 }
 
-function resolveSecrets(value: unknown, keyPath: string[], env: ConfigEnvironment, baseDir: string, problems: string[], references: Map<string, string>): unknown {
+function resolveSecrets(value: unknown, keyPath: string[], env: ConfigEnvironment, baseDir: string, problems: string[], references: SecretReferences): unknown {
   if (Array.isArray(value)) return value.map((item, index) => resolveSecrets(item, [...keyPath, String(index)], env, baseDir, problems, references));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
@@ -253,7 +293,7 @@ function resolveSecrets(value: unknown, keyPath: string[], env: ConfigEnvironmen
     problems.push(`${key}: this URL contains a password; put the whole URL in \${env:NAME} or \${file:PATH}`);
     return value;
   }
-  if (hasReference) references.set(keyPath.join(PATH_SEPARATOR), value);
+  if (hasReference) references.byPath.set(keyPath.join(PATH_SEPARATOR), { written: value, value: undefined });
   return value.replace(REFERENCE, (reference: string, kind: string, name: string) => {
     let resolved = '';
     if (kind === 'env') {
@@ -268,7 +308,7 @@ function resolveSecrets(value: unknown, keyPath: string[], env: ConfigEnvironmen
         problems.push(`${key}: secret file ${file} cannot be read`);
       }
     }
-    if (resolved.length >= 8) referencedValues.set(resolved, reference);
+    if (resolved.length >= 8) references.byValue.set(resolved, reference);
     return resolved;
   });
 }
