@@ -4,7 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Value } from 'typebox/value';
 import { ConfigSchema, EndpointSchema, ExceptionOwnersSchema, FhirServerSchema, Hl7DestinationSchema, JobSchema, LaneSchema, OdooConnectionSchema, OidcSchema, OwnersSchema, ServerTlsSchema, TlsFilesSchema, type CarelaneConfig } from './schema.ts';
 import { DEFAULT_EXCEPTION_OWNERS, DEFAULT_FLOW_OWNERS } from './owner-defaults.ts';
-import { missingTransportSettings } from '../connectors/x12/partner-profile.ts';
+import { clientCertificateBindingProblems, missingTransportSettings, partnerTlsProblems } from '../connectors/x12/partner-profile.ts';
 import type { TSchema } from 'typebox';
 
 export interface LoadedConfig {
@@ -131,6 +131,10 @@ function crossReferenceProblems(config: CarelaneConfig): string[] {
   // sftp / folder settings the partner schema cannot demand per transport (a folder partner without its inbound
   // directory would never have its 855/856/997s picked up)
   for (const missing of missingTransportSettings(config.x12.partners)) problems.push(missing.message);
+  // which partner a client certificate may post as (docs/x12.md "Client certificates")
+  for (const problem of partnerTlsProblems(config.x12.partners)) problems.push(problem.message);
+  const x12Listener = { enabled: config.x12.http.enabled, mutualTls: config.x12.http.tls?.requestClientCert === true, production: config.profile === 'production' };
+  for (const problem of clientCertificateBindingProblems(config.x12.partners, x12Listener)) problems.push(problem.message);
   const { costAllocation } = config.flows;
   if (!isTimeZone(costAllocation.timeZone)) problems.push(`flows.costAllocation.timeZone: "${costAllocation.timeZone}" is not an IANA time zone (e.g. "Europe/Paris", "America/New_York", "UTC")`);
   const { keys, activeKeyId } = config.governance.tokenization;
