@@ -18,6 +18,10 @@ export interface CarelaneReady {
 export interface CarelaneMemory {
   rssBytes: number;
   heapUsedBytes: number;
+  /** what V8 holds from the system for its heap (used or not): RSS can grow with it while used stays flat */
+  heapCommittedBytes: number;
+  /** memory outside V8's heap held by JS objects (Buffers, ArrayBuffers): sockets, pg, TLS */
+  externalBytes: number;
   eventLoopLagMs: number;
 }
 
@@ -40,7 +44,9 @@ try {
     if (request.op === 'sample') {
       void eventLoopLag().then((lag) => {
         gc?.();
-        send({ sample: { rssBytes: process.memoryUsage().rss, heapUsedBytes: v8.getHeapStatistics().used_heap_size, eventLoopLagMs: lag } });
+        const heap = v8.getHeapStatistics();
+        const memory = process.memoryUsage();
+        send({ sample: { rssBytes: memory.rss, heapUsedBytes: heap.used_heap_size, heapCommittedBytes: heap.total_heap_size, externalBytes: memory.external, eventLoopLagMs: lag } });
       });
     } else if (request.op === 'stop') {
       void carelane.stop().finally(() => {

@@ -52,6 +52,8 @@ interface Sample {
   /** Carelane's process */
   rssMb: number;
   heapMb: number;
+  heapCommittedMb: number;
+  externalMb: number;
   /** the simulators' and driver's process (this one): shown, not judged */
   simulatorsRssMb: number;
   simulatorsHeapMb: number;
@@ -177,6 +179,8 @@ try {
       atMinutes: round((Date.now() - started) / 60_000, 1),
       rssMb: mb(memory.rssBytes),
       heapMb: mb(memory.heapUsedBytes),
+      heapCommittedMb: mb(memory.heapCommittedBytes),
+      externalMb: mb(memory.externalBytes),
       simulatorsRssMb: mb(process.memoryUsage().rss),
       simulatorsHeapMb: mb(v8.getHeapStatistics().used_heap_size),
       queue: row.queue,
@@ -238,8 +242,8 @@ const unsettledBounded = unsettled.lastMedian <= unsettled.firstMedian * 1.5 + 1
 console.log(`\nSoak: the demo network at one clinical event every ${intervalMs} ms (normal: 3000 ms) for ${minutes} min, a sample every ${sampleSeconds} s`);
 console.log(
   formatTable(
-    ['minute', 'Carelane RSS MB', 'Carelane heap MB (after GC)', 'queue (pending+running)', 'unsettled msgs', 'open exceptions', 'messages', 'POs', 'loop lag ms', 'simulators RSS MB', 'simulators heap MB'],
-    samples.map((s) => [s.atMinutes, s.rssMb, s.heapMb, s.queue, s.unsettled, s.exceptions, s.messages, s.purchaseOrders, s.eventLoopLagMs, s.simulatorsRssMb, s.simulatorsHeapMb]),
+    ['minute', 'Carelane RSS MB', 'Carelane heap MB (after GC)', 'heap committed MB', 'external MB', 'queue (pending+running)', 'unsettled msgs', 'open exceptions', 'messages', 'POs', 'loop lag ms', 'simulators RSS MB', 'simulators heap MB'],
+    samples.map((s) => [s.atMinutes, s.rssMb, s.heapMb, s.heapCommittedMb, s.externalMb, s.queue, s.unsettled, s.exceptions, s.messages, s.purchaseOrders, s.eventLoopLagMs, s.simulatorsRssMb, s.simulatorsHeapMb]),
   ),
 );
 console.log('');
