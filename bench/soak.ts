@@ -54,6 +54,8 @@ interface Sample {
   heapMb: number;
   heapCommittedMb: number;
   externalMb: number;
+  /** glibc's heap and arenas (Linux), -1 when not known */
+  mallocMb: number;
   /** the simulators' and driver's process (this one): shown, not judged */
   simulatorsRssMb: number;
   simulatorsHeapMb: number;
@@ -181,6 +183,7 @@ try {
       heapMb: mb(memory.heapUsedBytes),
       heapCommittedMb: mb(memory.heapCommittedBytes),
       externalMb: mb(memory.externalBytes),
+      mallocMb: memory.mallocResidentBytes === undefined ? -1 : mb(memory.mallocResidentBytes),
       simulatorsRssMb: mb(process.memoryUsage().rss),
       simulatorsHeapMb: mb(v8.getHeapStatistics().used_heap_size),
       queue: row.queue,
@@ -242,8 +245,8 @@ const unsettledBounded = unsettled.lastMedian <= unsettled.firstMedian * 1.5 + 1
 console.log(`\nSoak: the demo network at one clinical event every ${intervalMs} ms (normal: 3000 ms) for ${minutes} min, a sample every ${sampleSeconds} s`);
 console.log(
   formatTable(
-    ['minute', 'Carelane RSS MB', 'Carelane heap MB (after GC)', 'heap committed MB', 'external MB', 'queue (pending+running)', 'unsettled msgs', 'open exceptions', 'messages', 'POs', 'loop lag ms', 'simulators RSS MB', 'simulators heap MB'],
-    samples.map((s) => [s.atMinutes, s.rssMb, s.heapMb, s.heapCommittedMb, s.externalMb, s.queue, s.unsettled, s.exceptions, s.messages, s.purchaseOrders, s.eventLoopLagMs, s.simulatorsRssMb, s.simulatorsHeapMb]),
+    ['minute', 'Carelane RSS MB', 'Carelane heap MB (after GC)', 'heap committed MB', 'external MB', 'malloc MB', 'queue (pending+running)', 'unsettled msgs', 'open exceptions', 'messages', 'POs', 'loop lag ms', 'simulators RSS MB', 'simulators heap MB'],
+    samples.map((s) => [s.atMinutes, s.rssMb, s.heapMb, s.heapCommittedMb, s.externalMb, s.mallocMb, s.queue, s.unsettled, s.exceptions, s.messages, s.purchaseOrders, s.eventLoopLagMs, s.simulatorsRssMb, s.simulatorsHeapMb]),
   ),
 );
 console.log('');

@@ -15,6 +15,8 @@ export interface DriverOptions {
 interface Booked {
   site: DemoSite;
   appointmentId: string;
+  /** patient and start: an EHR's scheduler refuses a second booking of one patient at one time */
+  slotKey: string;
 }
 
 /**
@@ -77,15 +79,31 @@ export class DemoDriver {
     return { start: start.toISOString(), end: new Date(start.getTime() + minutes * 60_000).toISOString() };
   }
 
+  /**
+   * A time the patient is not already booked at. Drawn at random, the demo's few patients and slots made the
+   * same patient, room, procedure and time come up twice within minutes at 10× pace: a duplicate_order the
+   * driver did not mean (only duplicateBooking is meant to make one).
+   */
+  private freeSlot(patientId: string, minutes: number): { start: string; end: string } | undefined {
+    const taken = new Set(this.booked.map((b) => b.slotKey));
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const slot = this.slot(minutes);
+      if (!taken.has(`${patientId}|${slot.start}`)) return slot;
+    }
+    return undefined;
+  }
+
   private async book(): Promise<string> {
     const site = this.pick(SITES);
     const procedure = this.pick(site.procedures);
     const room = this.pick(site.rooms.filter((r) => !r.code.startsWith('WARD')));
     const ehr = this.ehrOf(site);
     const patient = this.pick(ehr.scenario.patients);
-    const appointment = ehr.book({ patientId: patient.id!, locationId: locationId(site, room), ...this.slot(procedure.minutes), service: { system: SNOMED, code: procedure.code, display: procedure.display } });
+    const slot = this.freeSlot(patient.id!, procedure.minutes);
+    if (!slot) return 'no free slot';
+    const appointment = ehr.book({ patientId: patient.id!, locationId: locationId(site, room), ...slot, service: { system: SNOMED, code: procedure.code, display: procedure.display } });
     await this.announce(site, 'S12', appointment);
-    this.booked.push({ site, appointmentId: appointment.id! });
+    this.booked.push({ site, appointmentId: appointment.id!, slotKey: `${patient.id}|${slot.start}` });
     return `booked ${procedure.display} at ${site.name}`;
   }
 
@@ -95,8 +113,11 @@ export class DemoDriver {
     const current = ehr.store.read('Appointment', booking.appointmentId) as Appointment | undefined;
     if (!current || current.status === 'cancelled') return 'nothing to reschedule';
     const minutes = (Date.parse(current.end!) - Date.parse(current.start!)) / 60_000;
-    const { start, end } = this.slot(minutes);
-    const moved = ehr.reschedule(booking.appointmentId, start, end);
+    const patientId = booking.slotKey.split('|')[0]!;
+    const slot = this.freeSlot(patientId, minutes);
+    if (!slot) return 'no free slot';
+    const moved = ehr.reschedule(booking.appointmentId, slot.start, slot.end);
+    booking.slotKey = `${patientId}|${slot.start}`;
     await this.announce(booking.site, 'S14', moved);
     return `rescheduled an appointment at ${booking.site.name}`;
   }
