@@ -147,7 +147,7 @@ const samples: Sample[] = [];
 const started = Date.now();
 try {
   const demoEnv = { ...process.env, CARELANE_DEMO_X12_PORT: '0', CARELANE_DEMO_FHIR_PORT: '0', CARELANE_DEMO_INTERVAL_MS: String(intervalMs) };
-  const peers = await startDemoPeers(demoEnv, scratch.url, workDir);
+  const peers = await startDemoPeers(demoEnv, scratch.url, workDir, createLogger('warn'));
   stops.push(() => peers.stop());
   const configFile = path.join(workDir, 'carelane.yaml');
   writeFileSync(configFile, peers.configText, { mode: 0o600 });

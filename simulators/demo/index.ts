@@ -115,6 +115,15 @@ routes:
 `;
 }
 
+/** Stops what was started, last first; a step that fails is reported and the others still run. */
+function stopper(log: Logger): { stops: Array<() => Promise<void>>; stop: () => Promise<void> } {
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const step of stops.splice(0).reverse()) await step().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'demo: error while stopping'));
+  };
+  return { stops, stop };
+}
+
 /** The demo's peers beside Carelane: Odoo and the supplier, the cost centres seeded, and Carelane's configuration for them. */
 export interface DemoPeers {
   odoo: OdooSimulator;
@@ -131,11 +140,8 @@ export interface DemoPeers {
  * Starts the Odoo simulator on `databaseUrl` (schema odoo_demo) and the supplier simulator, and seeds the cost
  * centres. The X12 and FHIR listener ports are Carelane's, chosen now: the supplier must know its callback URL.
  */
-export async function startDemoPeers(env: ConfigEnvironment, databaseUrl: string, secretsDir: string): Promise<DemoPeers> {
-  const stops: Array<() => Promise<void>> = [];
-  const stop = async () => {
-    for (const step of stops.splice(0).reverse()) await step().catch(() => {});
-  };
+export async function startDemoPeers(env: ConfigEnvironment, databaseUrl: string, secretsDir: string, log: Logger): Promise<DemoPeers> {
+  const { stops, stop } = stopper(log);
   try {
     const odoo = await startOdooSimulator({ version: 18, databaseUrl, schema: 'odoo_demo' });
     stops.push(() => odoo.close());
@@ -189,10 +195,7 @@ export interface DemoClinics {
 
 /** Seeds the three-site network and starts the EHRs sending to a running Carelane; the driver starts unless CARELANE_DEMO_DRIVER=off. */
 export async function startDemoClinics(peers: DemoPeers, target: DemoTarget, env: ConfigEnvironment, log: Logger): Promise<DemoClinics> {
-  const stops: Array<() => Promise<void>> = [];
-  const stop = async () => {
-    for (const step of stops.splice(0).reverse()) await step().catch(() => {});
-  };
+  const { stops, stop } = stopper(log);
   try {
     await seedDemoNetwork(peers.client, peers.odoo, target.pool, ODOO_CONNECTION, peers.costCentres);
     const hl7Ehr = await startEhrSimulator({ scenario: ehrScenario('hl7'), hl7: { host: '127.0.0.1', port: target.mllpPort } });
@@ -222,13 +225,10 @@ export async function startDemo(env: ConfigEnvironment = process.env): Promise<R
   const base = loadConfig(undefined, env);
   const log = createLogger(base.config.logging.level);
   const opened = await openDatabase(base, log);
-  const stops: Array<() => Promise<void>> = [];
+  const { stops, stop } = stopper(log);
   let carelaneOwnsDatabase = false;
-  const stop = async () => {
-    for (const step of stops.splice(0).reverse()) await step().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'demo: error while stopping'));
-  };
   try {
-    const peers = await startDemoPeers(env, opened.database.url, path.dirname(path.resolve(base.config.database.dataDir)));
+    const peers = await startDemoPeers(env, opened.database.url, path.dirname(path.resolve(base.config.database.dataDir)), log);
     stops.push(() => peers.stop());
     const config = parseConfigText(peers.configText, { ...env, DATABASE_URL: opened.database.url, ...peers.configEnv });
     const carelane = await startCarelane({ config, origin: 'demo profile' }, { log, opened });
