@@ -233,7 +233,6 @@ describe('web console in a browser, against the demo', () => {
     const openFetched = page.waitForResponse((response) => response.url().includes('/api/v1/exceptions?status=open'));
     await page.getByRole('link', { name: 'Executive' }).click();
     const openTypes = [...new Set(((await (await openFetched).json()) as { exceptions: Array<{ type: string }> }).exceptions.map((e) => e.type))];
-    expect(openTypes.length).toBeGreaterThan(0);
     await page.getByRole('heading', { name: 'Executive view' }).waitFor();
     for (const label of ['Stockout risk', 'Procurement cycle time', 'Order acknowledgment latency', 'Invoice match rate']) {
       const card = page.locator('.card').filter({ hasText: label });
